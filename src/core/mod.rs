@@ -1,0 +1,11 @@
+//! The pure core: no wasm-bindgen, web-sys or js-sys types. Everything here is
+//! tested natively with `cargo test`.
+
+pub mod attributes;
+pub mod config;
+pub mod error;
+pub mod job;
+pub mod mos;
+pub mod sid;
+pub mod task;
+pub mod value;
