@@ -1,0 +1,120 @@
+//! The Flex side: reading an ITask, `setAttributes`, the token, and the
+//! `taskWrapup` listener handle.
+
+use crate::core::error::Error;
+use crate::core::sid::TaskSid;
+use crate::core::task::{Participant, WrapupTask};
+use crate::core::value::Value;
+use crate::js;
+use js_sys::{Array, Promise};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+
+/// Reads the facts the flow needs from a Flex UI 2.x ITask.
+pub fn read_task(task: &JsValue) -> Result<WrapupTask, Error> {
+    let sid = js::get(task, "taskSid").as_string().unwrap_or_default();
+    let task_sid = TaskSid::parse(&sid)?;
+    let conference = js::get(task, "conference");
+    let participants = js::get(&conference, "participants");
+    let participants = if Array::is_array(&participants) {
+        Array::from(&participants)
+            .iter()
+            .map(|p| Participant {
+                worker: js::get(&p, "participantType").as_string().as_deref() == Some("worker"),
+                current_worker: js::get(&p, "isCurrentWorker").as_bool() == Some(true),
+                call_sid: js::get(&p, "callSid").as_string(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(WrapupTask {
+        task_sid,
+        channel: js::get(task, "taskChannelUniqueName")
+            .as_string()
+            .unwrap_or_default(),
+        has_live_conference: conference.is_object(),
+        participants,
+        attributes: js::to_value(&js::get(task, "attributes")),
+    })
+}
+
+/// Starts `task.setAttributes(attrs)` at once and returns its outcome as a future.
+pub fn set_attributes(
+    task: &JsValue,
+    attrs: &Value,
+) -> impl std::future::Future<Output = Result<(), Error>> {
+    let started = js::call(task, "setAttributes", &[&js::from_value(attrs)]);
+    async move {
+        let ret = started.map_err(|e| Error::SetAttributes(js::describe(&e)))?;
+        if ret.has_type::<Promise>() {
+            JsFuture::from(Promise::from(ret))
+                .await
+                .map_err(|e| Error::SetAttributes(js::describe(&e)))?;
+        }
+        Ok(())
+    }
+}
+
+/// The Flex token, read fresh each time (Flex refreshes it).
+pub fn token(manager: &JsValue) -> Option<String> {
+    js::at(manager, &["user", "token"])
+        .as_string()
+        .or_else(|| {
+            let state = js::call(&js::get(manager, "store"), "getState", &[]).ok()?;
+            js::at(&state, &["flex", "session", "ssoTokenPayload", "token"]).as_string()
+        })
+        .filter(|t| !t.is_empty())
+}
+
+/// A listener on an EventEmitter; dropping it detaches it.
+pub struct Listener {
+    emitter: JsValue,
+    event: &'static str,
+    callback: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Listener {
+    /// `emitter.addListener(event, f)` (or `on`).
+    pub fn new(
+        emitter: &JsValue,
+        event: &'static str,
+        f: impl FnMut(JsValue) + 'static,
+    ) -> Result<Self, JsValue> {
+        let callback = Closure::<dyn FnMut(JsValue)>::new(f);
+        let add = if js::get(emitter, "addListener").is_function() {
+            "addListener"
+        } else {
+            "on"
+        };
+        js::call(
+            emitter,
+            add,
+            &[&JsValue::from_str(event), callback.as_ref().unchecked_ref()],
+        )?;
+        Ok(Listener {
+            emitter: emitter.clone(),
+            event,
+            callback,
+        })
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let remove = if js::get(&self.emitter, "removeListener").is_function() {
+            "removeListener"
+        } else {
+            "off"
+        };
+        let _ = js::call(
+            &self.emitter,
+            remove,
+            &[
+                &JsValue::from_str(self.event),
+                self.callback.as_ref().unchecked_ref(),
+            ],
+        );
+    }
+}

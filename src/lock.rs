@@ -1,0 +1,74 @@
+//! Cross-tab mutual exclusion with the Web Locks API (`navigator.locks`).
+
+use crate::js;
+use js_sys::{Function, Object, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
+
+/// Held lock; dropping it releases the lock.
+pub struct LockGuard {
+    release: Option<Function>,
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if let Some(f) = self.release.take() {
+            let _ = f.call0(&JsValue::NULL);
+        }
+    }
+}
+
+/// Outcome of trying to take a lock.
+pub enum Lock {
+    /// We hold it until the guard drops.
+    Held(LockGuard),
+    /// Someone else (another tab or plugin instance) holds it.
+    Busy,
+    /// The browser has no Web Locks; the backend's idempotency is the guard.
+    Unsupported,
+}
+
+/// Tries to take `name` without waiting (`ifAvailable`).
+pub async fn try_lock(name: &str) -> Lock {
+    let locks = js::at(&js_sys::global(), &["navigator", "locks"]);
+    if !js::get(&locks, "request").is_function() {
+        return Lock::Unsupported;
+    }
+    // `held` settles when the callback runs; the lock lasts until `release` is called.
+    let mut release_fn = None;
+    let release = Promise::new(&mut |resolve, _| release_fn = Some(resolve));
+    let mut acquired_fn: Option<Function> = None;
+    let acquired = Promise::new(&mut |resolve, _| acquired_fn = Some(resolve));
+    let (Some(release_fn), Some(acquired_fn)) = (release_fn, acquired_fn) else {
+        return Lock::Unsupported;
+    };
+    let cb = Closure::once_into_js(move |lock: JsValue| -> JsValue {
+        let got = !lock.is_null() && !lock.is_undefined();
+        let _ = acquired_fn.call1(&JsValue::NULL, &JsValue::from_bool(got));
+        if got {
+            release.into()
+        } else {
+            JsValue::UNDEFINED
+        }
+    });
+    let opts = Object::new();
+    let _ = Reflect::set(&opts, &"ifAvailable".into(), &JsValue::TRUE);
+    match js::call(&locks, "request", &[&JsValue::from_str(name), &opts, &cb]) {
+        Ok(p) => {
+            // Swallow a rejection so it never surfaces as unhandled.
+            let noop = Closure::once_into_js(|_: JsValue| {});
+            let _ = js::call(&p, "catch", &[&noop]);
+        }
+        Err(_) => return Lock::Unsupported,
+    }
+    match JsFuture::from(acquired).await {
+        Ok(v) if v.as_bool() == Some(true) => Lock::Held(LockGuard {
+            release: Some(release_fn),
+        }),
+        _ => {
+            let _ = release_fn.call0(&JsValue::NULL);
+            Lock::Busy
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Persistence of pending jobs in localStorage, so a reload loses nothing.
+//! Where localStorage is unavailable (blocked, private mode quota), jobs live
+//! in memory for the life of the page instead.
+
+use crate::core::job::{PendingJob, STORAGE_PREFIX};
+use crate::js;
+use std::cell::RefCell;
+use wasm_bindgen::JsCast;
+use web_sys::Storage;
+
+thread_local! {
+    static MEMORY: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+}
+
+fn storage() -> Option<Storage> {
+    js::get(&js_sys::global(), "localStorage")
+        .dyn_into::<Storage>()
+        .ok()
+}
+
+fn get(key: &str) -> Option<String> {
+    storage()
+        .and_then(|s| s.get_item(key).ok().flatten())
+        .or_else(|| {
+            MEMORY.with(|m| {
+                m.borrow()
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+            })
+        })
+}
+
+/// Saves (or replaces) a job. False when it could only be kept in memory.
+pub fn save(job: &PendingJob) -> bool {
+    let key = job.storage_key();
+    let text = js::stringify(&job.to_value());
+    if let Some(s) = storage() {
+        if s.set_item(&key, &text).is_ok() {
+            return true;
+        }
+    }
+    MEMORY.with(|m| {
+        let mut m = m.borrow_mut();
+        m.retain(|(k, _)| *k != key);
+        m.push((key, text));
+    });
+    false
+}
+
+/// Removes a job.
+pub fn remove(key: &str) {
+    if let Some(s) = storage() {
+        let _ = s.remove_item(key);
+    }
+    MEMORY.with(|m| m.borrow_mut().retain(|(k, _)| k != key));
+}
+
+/// Loads the job stored under `key`: `None` when absent, `Some(Err)` when corrupted.
+pub fn load(key: &str) -> Option<Result<PendingJob, &'static str>> {
+    let text = get(key)?;
+    Some(
+        js::parse(&text)
+            .ok_or("not JSON")
+            .and_then(|v| PendingJob::from_value(&v)),
+    )
+}
+
+/// Every job key of ours.
+pub fn keys() -> Vec<String> {
+    let mut keys: Vec<String> = match storage() {
+        Some(s) => (0..s.length().unwrap_or(0))
+            .filter_map(|i| s.key(i).ok().flatten())
+            .filter(|k| k.starts_with(STORAGE_PREFIX))
+            .collect(),
+        None => Vec::new(),
+    };
+    MEMORY.with(|m| keys.extend(m.borrow().iter().map(|(k, _)| k.clone())));
+    keys
+}

@@ -1,0 +1,614 @@
+//! Browser tests: the real wasm driven through a fake Flex UI 2.x host
+//! (tests/fake_flex.js) with a scripted Functions backend.
+#![cfg(target_arch = "wasm32")]
+
+use flex_mos_score::{start, Plugin};
+use gloo_timers::future::TimeoutFuture;
+use serde_json::{json, Value};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/tests/fake_flex.js")]
+extern "C" {
+    fn reset();
+    #[wasm_bindgen(js_name = makeManager)]
+    fn make_manager(custom_data_json: &str, token: &str) -> JsValue;
+    #[wasm_bindgen(js_name = setToken)]
+    fn set_token(manager: &JsValue, token: &str);
+    #[wasm_bindgen(js_name = listenerCount)]
+    fn listener_count(manager: &JsValue) -> u32;
+    #[wasm_bindgen(js_name = addVoiceClient)]
+    fn add_voice_client(manager: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = sdkCall)]
+    fn sdk_call(device: &JsValue, call_sid: &str, mos: Vec<f64>);
+    #[wasm_bindgen(js_name = makeTask)]
+    fn make_task(fixture_json: &str, patch_json: &str) -> JsValue;
+    #[wasm_bindgen(js_name = emitWrapup)]
+    fn emit_wrapup(manager: &JsValue, task: &JsValue);
+    fn script(function: &str, answers_json: &str);
+    #[wasm_bindgen(js_name = backendUrl)]
+    fn backend_url() -> String;
+    fn requests(function: &str) -> String;
+    #[wasm_bindgen(js_name = setAttributesCalls)]
+    fn set_attributes_calls() -> String;
+    #[wasm_bindgen(js_name = uniqueMosTasks)]
+    fn unique_mos_tasks() -> u32;
+    fn logs() -> String;
+    #[wasm_bindgen(js_name = storageKeys)]
+    fn storage_keys() -> String;
+    #[wasm_bindgen(js_name = storageSet)]
+    fn storage_set(key: &str, value: &str);
+}
+
+const VOICE: &str = include_str!("../fixtures/tasks/voice_wrapup.json");
+const TRANSFER: &str = include_str!("../fixtures/tasks/transfer_wrapup.json");
+const CHAT: &str = include_str!("../fixtures/tasks/chat_wrapup.json");
+const TOKEN: &str = "eyJ-secret-flex-token";
+const VOICE_SID: &str = "WT7b9e1c0a5f3d4e2b8c6a1f0e9d8c7b6a";
+const WORKER_LEG: &str = "CA22222222222222222222222222222222";
+
+fn config(extra: Value) -> String {
+    let mut c = json!({
+        "functionsBaseUrl": backend_url(),
+        "delaySeconds": 0.05,
+        "retryBaseSeconds": 0.02,
+        "logLevel": "debug",
+    });
+    for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+        c[k] = v;
+    }
+    c.to_string()
+}
+
+fn begin(extra: Value) -> (JsValue, Plugin) {
+    reset();
+    let manager = make_manager(&config(extra), TOKEN);
+    let plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).expect("start");
+    (manager, plugin)
+}
+
+fn parse(s: String) -> Value {
+    serde_json::from_str(&s).expect("JSON from the fake host")
+}
+
+fn reqs(function: &str) -> Vec<Value> {
+    parse(requests(function))
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn log_lines() -> Vec<(String, String)> {
+    parse(logs())
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["level"].as_str().unwrap().to_owned(),
+                l["line"].as_str().unwrap().to_owned(),
+            )
+        })
+        .filter(|(_, line)| line.contains("[mos-score]") || line.contains("mos"))
+        .collect()
+}
+
+fn logged(level: &str, needle: &str) -> usize {
+    log_lines()
+        .iter()
+        .filter(|(l, line)| l == level && line.contains(needle))
+        .count()
+}
+
+async fn sleep(ms: u32) {
+    TimeoutFuture::new(ms).await;
+}
+
+/// Waits until `f` holds (bounded), so tests are not timing-fragile.
+async fn until(mut f: impl FnMut() -> bool, what: &str) {
+    for _ in 0..200 {
+        if f() {
+            return;
+        }
+        sleep(10).await;
+    }
+    panic!("timed out waiting for: {what}; logs: {:?}", log_lines());
+}
+
+fn assert_clean_logs() {
+    for (_, line) in log_lines() {
+        assert!(
+            line.starts_with("[mos-score]"),
+            "unprefixed log line: {line}"
+        );
+        assert!(!line.contains(TOKEN), "token leaked into the log: {line}");
+    }
+}
+
+fn voice_task() -> JsValue {
+    make_task(VOICE, "")
+}
+
+#[wasm_bindgen_test]
+async fn start_registers_one_listener_and_stop_detaches_it() {
+    let (manager, mut plugin) = begin(json!({}));
+    assert_eq!(listener_count(&manager), 1);
+    assert!(plugin.active());
+    plugin.stop();
+    assert_eq!(listener_count(&manager), 0);
+    assert!(!plugin.active());
+}
+
+#[wasm_bindgen_test]
+async fn dropping_the_handle_detaches_too() {
+    let (manager, plugin) = begin(json!({}));
+    drop(plugin);
+    assert_eq!(listener_count(&manager), 0);
+}
+
+#[wasm_bindgen_test]
+async fn invalid_config_logs_one_error_and_registers_nothing() {
+    for bad in [
+        json!({"functionsBaseUrl": "http://mos.example.com"}),
+        json!({"functionsBaseUrl": ""}),
+        json!({"delaySeconds": -5}),
+        json!({"attributeSlot": 11}),
+    ] {
+        reset();
+        let manager = make_manager(&config(bad.clone()), TOKEN);
+        let plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).expect("no throw");
+        assert!(!plugin.active(), "{bad}");
+        assert_eq!(listener_count(&manager), 0, "{bad}");
+        let errors: Vec<_> = log_lines()
+            .into_iter()
+            .filter(|(l, _)| l == "error")
+            .collect();
+        assert_eq!(errors.len(), 1, "{bad}: {errors:?}");
+        assert!(errors[0].1.contains("invalid config"), "{errors:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn env_url_is_the_fallback_and_custom_data_overrides_it() {
+    reset();
+    let manager = make_manager(&json!({"delaySeconds": 0.01}).to_string(), TOKEN);
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"functionsBaseUrl".into(), &backend_url().into()).unwrap();
+    let plugin = start(JsValue::NULL, manager.clone(), options.into()).unwrap();
+    assert!(plugin.active());
+    emit_wrapup(&manager, &voice_task());
+    until(
+        || reqs("create_mos_score_task").len() == 1,
+        "MOS task via env URL",
+    )
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn start_without_a_manager_is_a_clear_error() {
+    reset();
+    let err = start(JsValue::NULL, JsValue::NULL, JsValue::NULL)
+        .err()
+        .expect("error");
+    let msg: JsValue = err.into();
+    let msg = js_sys::Reflect::get(&msg, &"message".into())
+        .unwrap()
+        .as_string()
+        .unwrap();
+    assert!(
+        msg.contains("[mos-score]") && msg.contains("manager.events"),
+        "{msg}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn voice_task_end_to_end() {
+    let (manager, _plugin) = begin(json!({}));
+    emit_wrapup(&manager, &voice_task());
+
+    // The link is written at once, on the task SID (not the reservation SID),
+    // with every other attribute and conversations key kept.
+    let calls = parse(set_attributes_calls());
+    assert_eq!(calls.as_array().unwrap().len(), 1);
+    let linked = &calls[0]["attributes"];
+    let original: Value = serde_json::from_str(VOICE).unwrap();
+    let mut expected = original["attributes"].clone();
+    expected["conversations"]["conversation_id"] = json!(VOICE_SID);
+    assert_eq!(linked, &expected);
+    assert!(reqs("").is_empty(), "nothing is sent before the delay");
+
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    let get = reqs("get_mos_score");
+    assert_eq!(get.len(), 1);
+    assert_eq!(get[0]["contentType"], "application/x-www-form-urlencoded");
+    assert_eq!(
+        get[0]["params"],
+        json!({"Token": TOKEN, "CallSid": WORKER_LEG})
+    );
+
+    let create = &reqs("create_mos_score_task")[0];
+    assert_eq!(create["contentType"], "application/x-www-form-urlencoded");
+    assert_eq!(create["params"]["Token"], TOKEN);
+    assert_eq!(create["params"]["OriginalTaskSid"], VOICE_SID);
+    let attrs: Value =
+        serde_json::from_str(create["params"]["Attributes"].as_str().unwrap()).unwrap();
+    let mut want = expected.clone();
+    let conv = &mut want["conversations"];
+    conv["conversation_attribute_5"] = json!("4.31");
+    conv["conversation_measure_5"] = json!(4.31);
+    conv["virtual"] = json!("Yes");
+    conv["channel"] = json!("mos_score");
+    want["mos_score"] = json!({"average": 4.31, "minimum": 3.02, "poorShare": 0.05, "samples": 360, "source": "voice-insights"});
+    assert_eq!(attrs, want);
+
+    until(|| logged("info", "written, MOS 4.31") == 1, "info line").await;
+    assert_eq!(logged("info", VOICE_SID), 1);
+    assert_eq!(
+        parse(storage_keys()),
+        json!([]),
+        "the job is removed when done"
+    );
+    assert_clean_logs();
+}
+
+#[wasm_bindgen_test]
+async fn chat_task_is_skipped_quietly() {
+    let (manager, plugin) = begin(json!({}));
+    emit_wrapup(&manager, &make_task(CHAT, ""));
+    sleep(150).await;
+    assert!(reqs("").is_empty());
+    assert_eq!(parse(set_attributes_calls()), json!([]));
+    assert_eq!(logged("debug", "not a voice task"), 1);
+    assert_eq!(plugin.pending(), 0);
+    // A voice task without any conference is skipped too.
+    emit_wrapup(
+        &manager,
+        &make_task(VOICE, r#"{"conference":null,"attributes":{}}"#),
+    );
+    sleep(100).await;
+    assert!(reqs("").is_empty());
+    assert_eq!(logged("debug", "without a conference"), 1);
+}
+
+#[wasm_bindgen_test]
+async fn transfer_uses_the_current_workers_leg() {
+    let (manager, _plugin) = begin(json!({}));
+    emit_wrapup(&manager, &make_task(TRANSFER, ""));
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    assert_eq!(
+        reqs("get_mos_score")[0]["params"]["CallSid"],
+        "CA55555555555555555555555555555555"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn missing_or_invalid_call_sid_warns_and_stops() {
+    let (manager, _plugin) = begin(json!({}));
+    let bad = r#"{"conference":{"participants":[{"participantType":"worker","isCurrentWorker":true,"callSid":"CA-not-a-sid"}]},
+                 "attributes":{"conference":{"participants":{"worker":"CAshort"}}}}"#;
+    emit_wrapup(&manager, &make_task(VOICE, bad));
+    let none = r#"{"conference":{"participants":[]},"attributes":{"conference":{}}}"#;
+    emit_wrapup(&manager, &make_task(VOICE, none));
+    sleep(150).await;
+    assert!(reqs("").is_empty());
+    assert_eq!(logged("warn", "no worker call leg"), 2);
+    assert_eq!(logged("warn", VOICE_SID), 2);
+    assert_eq!(logged("warn", "CAshort"), 1);
+}
+
+#[wasm_bindgen_test]
+async fn backend_500_is_logged_once_and_creates_nothing() {
+    let (manager, _plugin) = begin(json!({"deadlineSeconds": 0}));
+    script(
+        "get_mos_score",
+        r#"[{"status":500,"body":{"error":{"code":"internal_error","message":"boom"}}}]"#,
+    );
+    emit_wrapup(&manager, &voice_task());
+    until(
+        || logged("error", "no MOS task will be written") == 1,
+        "error line",
+    )
+    .await;
+    sleep(100).await;
+    assert_eq!(reqs("get_mos_score").len(), 1);
+    assert!(reqs("create_mos_score_task").is_empty());
+    let errors: Vec<_> = log_lines()
+        .into_iter()
+        .filter(|(l, _)| l == "error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        errors[0].1.contains(VOICE_SID) && errors[0].1.contains("500"),
+        "{errors:?}"
+    );
+    assert_eq!(parse(storage_keys()), json!([]));
+}
+
+#[wasm_bindgen_test]
+async fn non_json_body_is_a_clear_error() {
+    let (manager, _plugin) = begin(json!({}));
+    script(
+        "get_mos_score",
+        r#"[{"status":200,"text":"<html>Hello</html>"}]"#,
+    );
+    emit_wrapup(&manager, &voice_task());
+    until(|| logged("error", "not JSON") == 1, "error line").await;
+    assert!(reqs("create_mos_score_task").is_empty());
+    assert_eq!(logged("error", VOICE_SID), 1);
+}
+
+#[wasm_bindgen_test]
+async fn two_wrapups_in_parallel_are_independent() {
+    let (manager, _plugin) = begin(json!({}));
+    emit_wrapup(&manager, &voice_task());
+    emit_wrapup(&manager, &make_task(TRANSFER, ""));
+    until(|| reqs("create_mos_score_task").len() == 2, "two MOS tasks").await;
+    let mut originals: Vec<_> = reqs("create_mos_score_task")
+        .iter()
+        .map(|r| r["params"]["OriginalTaskSid"].as_str().unwrap().to_owned())
+        .collect();
+    originals.sort();
+    assert_eq!(originals, [VOICE_SID, "WT8c0f2d1b6a4e5f3c9d7b2a1f0e9d8c7b"]);
+    assert_eq!(unique_mos_tasks(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn stop_during_the_wait_sends_nothing() {
+    let (manager, mut plugin) = begin(json!({"delaySeconds": 0.1}));
+    emit_wrapup(&manager, &voice_task());
+    assert_eq!(plugin.pending(), 1);
+    plugin.stop();
+    sleep(250).await;
+    assert!(reqs("").is_empty());
+    // ...but the job is kept for the next start.
+    assert_eq!(parse(storage_keys()).as_array().unwrap().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn failed_link_is_logged_and_the_mos_task_still_links() {
+    let (manager, _plugin) = begin(json!({}));
+    emit_wrapup(&manager, &make_task(VOICE, r#"{"failSetAttributes":true}"#));
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    assert_eq!(logged("warn", "setAttributes failed"), 1);
+    assert_eq!(logged("warn", VOICE_SID), 1);
+    let attrs: Value = serde_json::from_str(
+        reqs("create_mos_score_task")[0]["params"]["Attributes"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(attrs["conversations"]["conversation_id"], VOICE_SID);
+}
+
+#[wasm_bindgen_test]
+async fn configurable_slot() {
+    let (manager, _plugin) = begin(json!({"attributeSlot": 8}));
+    emit_wrapup(&manager, &voice_task());
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    let attrs: Value = serde_json::from_str(
+        reqs("create_mos_score_task")[0]["params"]["Attributes"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(attrs["conversations"]["conversation_attribute_8"], "4.31");
+    assert_eq!(attrs["conversations"]["conversation_measure_8"], 4.31);
+    assert!(attrs["conversations"]
+        .get("conversation_attribute_5")
+        .is_none());
+}
+
+// ---- Never lose a MOS, never write one twice (issue 5) ----
+
+#[wasm_bindgen_test]
+async fn reload_mid_wait_resumes_once() {
+    let (manager, mut first) = begin(json!({"delaySeconds": 0.2}));
+    emit_wrapup(&manager, &voice_task());
+    sleep(50).await;
+    first.stop(); // the tab reloads
+    let second = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    assert_eq!(second.pending(), 1, "the stored job is resumed");
+    sleep(60).await;
+    assert!(reqs("").is_empty(), "the remaining delay is honoured");
+    until(
+        || reqs("create_mos_score_task").len() == 1,
+        "resumed MOS task",
+    )
+    .await;
+    sleep(100).await;
+    assert_eq!(reqs("create_mos_score_task").len(), 1);
+    assert_eq!(reqs("get_mos_score").len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn reload_after_the_due_time_runs_at_once() {
+    let (manager, mut first) = begin(json!({"delaySeconds": 0.05}));
+    emit_wrapup(&manager, &voice_task());
+    first.stop();
+    sleep(120).await; // closed past the due time
+    assert!(reqs("").is_empty());
+    let _second = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+}
+
+#[wasm_bindgen_test]
+async fn two_plugin_instances_write_once() {
+    let (manager, _a) = begin(json!({}));
+    let _b = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    assert_eq!(listener_count(&manager), 2);
+    emit_wrapup(&manager, &voice_task());
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    sleep(300).await;
+    assert_eq!(
+        reqs("create_mos_score_task").len(),
+        1,
+        "exactly one create request"
+    );
+    assert_eq!(reqs("get_mos_score").len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn not_ready_three_times_then_ready() {
+    let (manager, _plugin) = begin(json!({}));
+    let nr = r#"{"status":404,"body":{"error":{"code":"not_ready","message":"no samples yet"}}}"#;
+    let ok = r#"{"status":200,"body":{"average":3.9,"minimum":3.1,"poorShare":0.2,"samples":42,"source":"voice-insights"}}"#;
+    script("get_mos_score", &format!("[{nr},{nr},{nr},{ok}]"));
+    emit_wrapup(&manager, &voice_task());
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    assert_eq!(reqs("get_mos_score").len(), 4);
+    assert_eq!(logged("info", "retry 3 in"), 1);
+    let attrs: Value = serde_json::from_str(
+        reqs("create_mos_score_task")[0]["params"]["Attributes"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(attrs["conversations"]["conversation_attribute_5"], "3.90");
+}
+
+#[wasm_bindgen_test]
+async fn rate_limit_then_success() {
+    let (manager, _plugin) = begin(json!({}));
+    script(
+        "get_mos_score",
+        r#"[{"status":429,"body":{"error":{"code":"rate_limited","message":"slow down"}}},{"status":200,"body":{"average":4.0,"minimum":4.0,"poorShare":0,"samples":1}}]"#,
+    );
+    script(
+        "create_mos_score_task",
+        r#"[{"status":503,"text":"Service Unavailable"},{"status":201,"body":{"sid":"WTeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee","created":true}}]"#,
+    );
+    emit_wrapup(&manager, &voice_task());
+    until(
+        || logged("info", "WTeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee") == 1,
+        "created",
+    )
+    .await;
+    assert_eq!(reqs("get_mos_score").len(), 2);
+    assert_eq!(
+        reqs("create_mos_score_task").len(),
+        2,
+        "create retried without refetching"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn backend_down_then_up() {
+    let (manager, _plugin) = begin(json!({}));
+    script(
+        "get_mos_score",
+        r#"[{"network":true},{"network":true},{"status":200,"body":{"average":4.5,"minimum":4.1,"poorShare":0,"samples":9}}]"#,
+    );
+    emit_wrapup(&manager, &voice_task());
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    assert_eq!(reqs("get_mos_score").len(), 3);
+    assert_eq!(logged("warn", "network error"), 2);
+}
+
+#[wasm_bindgen_test]
+async fn expired_token_then_refreshed() {
+    let (manager, _plugin) = begin(json!({}));
+    script(
+        "get_mos_score",
+        r#"[{"status":403,"body":{"error":{"code":"invalid_token","message":"Unauthorized: token expired"}}},{"status":200,"body":{"average":4.2,"minimum":3.9,"poorShare":0,"samples":12}}]"#,
+    );
+    emit_wrapup(&manager, &voice_task());
+    until(|| reqs("get_mos_score").len() == 1, "first try").await;
+    set_token(&manager, "eyJ-refreshed-token");
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    let get = reqs("get_mos_score");
+    assert_eq!(get[0]["params"]["Token"], TOKEN);
+    assert_eq!(get[1]["params"]["Token"], "eyJ-refreshed-token");
+    assert!(log_lines()
+        .iter()
+        .all(|(_, l)| !l.contains("eyJ-refreshed-token")));
+    assert_clean_logs();
+}
+
+#[wasm_bindgen_test]
+async fn advanced_features_off_falls_back_to_the_sdk_mos() {
+    reset();
+    let manager = make_manager(&config(json!({})), TOKEN);
+    let device = add_voice_client(&manager);
+    let _plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    sdk_call(&device, WORKER_LEG, vec![4.4, 4.2, 3.0, 4.4, f64::NAN]);
+    script(
+        "get_mos_score",
+        r#"[{"status":403,"body":{"error":{"code":"advanced_features_required","message":"Enable Voice Insights Advanced Features"}}}]"#,
+    );
+    emit_wrapup(&manager, &voice_task());
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    let attrs: Value = serde_json::from_str(
+        reqs("create_mos_score_task")[0]["params"]["Attributes"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(attrs["conversations"]["conversation_attribute_5"], "4.00");
+    assert_eq!(
+        attrs["mos_score"],
+        json!({"average": 4, "minimum": 3, "poorShare": 0.25, "samples": 4, "source": "sdk"})
+    );
+    assert_eq!(logged("warn", "live Voice SDK MOS"), 1);
+}
+
+#[wasm_bindgen_test]
+async fn sdk_source_skips_the_wait_and_insights() {
+    reset();
+    let manager = make_manager(
+        &config(json!({"source": "sdk", "delaySeconds": 100})),
+        TOKEN,
+    );
+    let device = add_voice_client(&manager);
+    let _plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    sdk_call(&device, WORKER_LEG, vec![4.0, 4.5]);
+    emit_wrapup(&manager, &voice_task());
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    assert!(reqs("get_mos_score").is_empty());
+    let attrs: Value = serde_json::from_str(
+        reqs("create_mos_score_task")[0]["params"]["Attributes"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(attrs["conversations"]["conversation_attribute_5"], "4.25");
+}
+
+#[wasm_bindgen_test]
+async fn corrupted_storage_never_breaks_start() {
+    reset();
+    storage_set(
+        "mos-score:v1:job:WT00000000000000000000000000000009",
+        "{not json",
+    );
+    storage_set(
+        "mos-score:v1:job:WT00000000000000000000000000000008",
+        r#"{"v":1,"taskSid":"nope"}"#,
+    );
+    storage_set("someone-else", "keep me");
+    let manager = make_manager(&config(json!({})), TOKEN);
+    let plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    assert!(plugin.active());
+    assert_eq!(logged("warn", "corrupted stored job"), 2);
+    assert_eq!(parse(storage_keys()), json!(["someone-else"]));
+    emit_wrapup(&manager, &voice_task());
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+}
+
+#[wasm_bindgen_test]
+async fn jobs_older_than_a_day_expire_with_a_log_line() {
+    reset();
+    let day_ago = js_sys::Date::now() - 25.0 * 3600.0 * 1000.0;
+    let job = json!({"v":1,"taskSid":VOICE_SID,"callSid":WORKER_LEG,"attributes":{},
+        "createdAt":day_ago,"dueAt":day_ago + 100000.0,"deadlineAt":day_ago + 1000000.0,
+        "attempt":0,"state":"scheduled","summary":null,"live":null});
+    storage_set(&format!("mos-score:v1:job:{VOICE_SID}"), &job.to_string());
+    let manager = make_manager(&config(json!({})), TOKEN);
+    let plugin = start(JsValue::NULL, manager, JsValue::NULL).unwrap();
+    assert_eq!(plugin.pending(), 0);
+    assert_eq!(logged("warn", "older than 24 h"), 1);
+    sleep(50).await;
+    assert!(reqs("").is_empty());
+    assert_eq!(parse(storage_keys()), json!([]));
+}
