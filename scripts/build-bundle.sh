@@ -10,7 +10,9 @@
 #                                demo's twilio-run port). .env wins, as in Flex.
 #   MOS_PKG_DIR                  use an existing wasm-pack output dir instead of
 #                                running wasm-pack (default: build ./pkg).
-#   MOS_SKIP_NPM=1               don't check js-shim/node_modules.
+#   MOS_SKIP_NPM=1               do not check js-shim/node_modules.
+#   MOS_WASM_ENCODING            deflate (default) or base64: how the wasm is
+#                                inlined (see js-shim/scripts/inline-wasm.js).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -56,7 +58,7 @@ OPT="$GEN/flex_mos_score_bg.opt.wasm"
 
 # 3. glue + inlined bytes (src/generated is git-ignored; babel transpiles it)
 cp "$PKG/flex_mos_score.js" "$GEN/flex_mos_score.js"
-node "$SHIM/scripts/inline-wasm.js" "$OPT" "$GEN/wasm-bytes.js"
+node "$SHIM/scripts/inline-wasm.js" "$OPT" "$GEN/wasm-bytes.js" "${MOS_WASM_ENCODING:-deflate}"
 
 # 4. the Flex plugin build
 export FLEX_APP_FUNCTIONS_BASE_URL="${FLEX_APP_FUNCTIONS_BASE_URL:-http://localhost:3100}"

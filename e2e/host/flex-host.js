@@ -301,6 +301,7 @@
 
   // ---------------------------------------------------------------- Flex + plugins
   const plugins = [];
+  const pluginInits = [];
   const Flex = {
     Manager: { getInstance: () => manager },
     Plugins: {
@@ -309,7 +310,7 @@
         const plugin = new PluginClass();
         plugins.push(plugin);
         record('plugin', `Plugins.init ${plugin.name || PluginClass.name}`, { name: plugin.name, version: plugin.version });
-        Promise.resolve()
+        const done = Promise.resolve()
           .then(() => plugin.init(Flex, manager))
           .then(() => {
             const ms = performance.now() - started;
@@ -319,6 +320,7 @@
             errors.push(`plugin init: ${e && e.message}`);
             record('page-error', `plugin ${plugin.name} init failed: ${e && e.message}`);
           });
+        pluginInits.push(done);
       },
     },
     TaskHelper: {
@@ -345,8 +347,8 @@
       record('load', `loading plugin bundle ${url}`);
       await loadScript(url);
     }
-    // Plugins.init runs plugin.init in a microtask; let it settle.
-    await new Promise((r) => setTimeout(r, 0));
+    // Like Flex, wait for every plugin's (possibly async) init.
+    await Promise.all(pluginInits);
   }
 
   function waitFor(pred, timeoutMs) {

@@ -1,14 +1,17 @@
-// Loads the wasm core exactly once, synchronously, from the bytes inlined in
-// the bundle (Flex deploys a single JS file, so there is no .wasm to fetch).
+// Loads the wasm core exactly once, behind one cached promise, from the bytes
+// inlined in the bundle (Flex deploys a single JS file: no .wasm to fetch).
 import { initSync, start } from './generated/flex_mos_score';
 import wasmBytes from './generated/wasm-bytes';
 
 let core = null;
 
+/** Promise of the core's API ({ start }), initialised on first call only. */
 export function loadCore() {
   if (!core) {
-    initSync({ module: wasmBytes() });
-    core = { start };
+    core = wasmBytes().then((module) => {
+      initSync({ module });
+      return { start };
+    });
   }
   return core;
 }
