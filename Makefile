@@ -1,0 +1,39 @@
+# The two commands of the README: `make demo` and `make test`.
+# `make bench` is the benchmark (not part of the tests).
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+export CHROMEDRIVER ?= /usr/bin/chromedriver
+
+.PHONY: setup bundle demo test test-rust test-wasm test-functions test-e2e lint bench
+
+setup:
+	@bash scripts/setup.sh
+
+bundle: setup
+	@bash scripts/build-bundle.sh
+
+demo: setup
+	@bash scripts/demo.sh
+
+test: setup lint test-rust test-wasm test-functions test-e2e
+	@echo "[test] every suite passed"
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+test-rust:
+	cargo test
+
+test-wasm:
+	wasm-pack test --headless --chrome
+
+test-functions:
+	cd functions && npm test
+
+test-e2e: bundle
+	cd e2e && npm test
+
+bench: setup bundle
+	@bash scripts/bench.sh
