@@ -1,6 +1,6 @@
 //! The two Functions, called with form-encoded POSTs (no CORS preflight).
 
-use crate::core::error::Error;
+use crate::core::error::{push_u32, Error};
 use crate::core::mos::MosSummary;
 use crate::core::sid::{CallSid, TaskSid};
 use crate::core::value::Value;
@@ -52,12 +52,11 @@ pub async fn post(base: &str, function: &str, fields: &[(&str, &str)]) -> Result
     let status = resp.status();
     if (200..300).contains(&status) {
         return body.ok_or_else(|| {
-            Error::BadResponse(
-                String::from(function)
-                    + " answered "
-                    + &status.to_string()
-                    + " with a body that is not JSON",
-            )
+            let mut m = String::from(function);
+            m.push_str(" answered ");
+            push_u32(&mut m, u32::from(status));
+            m.push_str(" with a body that is not JSON");
+            Error::BadResponse(m)
         });
     }
     let field = |k| {

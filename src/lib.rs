@@ -87,7 +87,7 @@ pub fn start(_flex: JsValue, manager: JsValue, options: JsValue) -> Result<Plugi
         Err(e) => {
             log::Logger(LogLevel::Error).error(
                 None,
-                &(e.to_string() + "; the MOS plugin is disabled (see README, Configuration)"),
+                &(e.message() + "; the MOS plugin is disabled (see README, Configuration)"),
             );
             return Ok(Plugin {
                 inner: None,

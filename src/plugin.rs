@@ -88,7 +88,7 @@ pub fn on_wrapup(inner: &Rc<Inner>, task: &JsValue) {
     let wrapup = match flex::read_task(task) {
         Ok(t) => t,
         Err(e) => {
-            log.warn(None, &("taskWrapup ignored: ".to_owned() + &e.to_string()));
+            log.warn(None, &("taskWrapup ignored: ".to_owned() + &e.message()));
             return;
         }
     };
@@ -100,7 +100,7 @@ pub fn on_wrapup(inner: &Rc<Inner>, task: &JsValue) {
             return;
         }
         Plan::NoLeg(e) => {
-            let why = e.map_or_else(|| "none found".to_owned(), |e| e.to_string());
+            let why = e.map_or_else(|| "none found".to_owned(), |e| e.message());
             log.warn(
                 tag,
                 &("no worker call leg, no MOS for this task: ".to_owned() + &why),
@@ -145,7 +145,7 @@ pub fn on_wrapup(inner: &Rc<Inner>, task: &JsValue) {
         if let Err(e) = linking.await {
             log.warn(
                 Some(sid.as_str()),
-                &(e.to_string() + "; the MOS task still carries conversation_id"),
+                &(e.message() + "; the MOS task still carries conversation_id"),
             );
         }
     });
@@ -279,13 +279,13 @@ async fn run(inner: Rc<Inner>, key: String) {
 fn retry_or_stop(inner: &Rc<Inner>, job: &mut PendingJob, key: &str, e: Error) -> bool {
     let tag = job.task_sid.as_str().to_owned();
     let tag = Some(tag.as_str());
-    let msg = e.to_string();
+    let msg = e.message();
     match job.failed(&e, now(), inner.cfg.retry_base_ms, seed()) {
         Decision::RetryAt(at) => {
             store::save(job);
             let mut line = msg;
             line.push_str("; retry ");
-            line.push_str(&job.attempt.to_string());
+            crate::core::error::push_u32(&mut line, job.attempt);
             line.push_str(" in ");
             line.push_str(&format2((at - now()).max(0.0) / 1000.0));
             line.push_str(" s");

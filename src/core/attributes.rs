@@ -1,5 +1,6 @@
 //! Attribute merging: linking the conversation, and the MOS task's attributes.
 
+use super::error::push_u32;
 use super::mos::{format2, MosSummary};
 use super::sid::TaskSid;
 use super::value::{Map, Value};
@@ -24,14 +25,14 @@ pub fn link_conversation(original: &Value, task: &TaskSid) -> Value {
 /// `conversation_attribute_N` for a slot 1..=10.
 pub fn attribute_key(slot: u8) -> String {
     let mut k = String::from("conversation_attribute_");
-    k.push_str(&slot.to_string());
+    push_u32(&mut k, u32::from(slot));
     k
 }
 
 /// `conversation_measure_N` for a slot 1..=10.
 pub fn measure_key(slot: u8) -> String {
     let mut k = String::from("conversation_measure_");
-    k.push_str(&slot.to_string());
+    push_u32(&mut k, u32::from(slot));
     k
 }
 

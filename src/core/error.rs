@@ -73,24 +73,57 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+/// Appends a decimal integer without `core::fmt` (keeps the wasm small).
+pub fn push_u32(out: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for d in &digits[i..] {
+        out.push(char::from(*d));
+    }
+}
+
+impl Error {
+    /// The human-readable message, built without `core::fmt`.
+    pub fn message(&self) -> String {
+        let mut m = String::new();
+        let mut put = |parts: &[&str]| parts.iter().for_each(|p| m.push_str(p));
         match self {
             Error::InvalidSid { expected, got } => {
-                write!(f, "invalid SID {got:?}: expected {expected}")
+                put(&["invalid SID \"", got, "\": expected ", expected])
             }
-            Error::Config { key, reason } => write!(f, "invalid config {key}: {reason}"),
+            Error::Config { key, reason } => put(&["invalid config ", key, ": ", reason]),
             Error::Backend {
                 status,
                 code,
                 message,
-            } => write!(f, "backend answered {status} {code}: {message}"),
-            Error::Network(m) => write!(f, "network error: {m}"),
-            Error::BadResponse(m) => write!(f, "unexpected backend response: {m}"),
-            Error::NoToken => f.write_str("no Flex token available (manager.user.token)"),
-            Error::SetAttributes(m) => write!(f, "task.setAttributes failed: {m}"),
-            Error::InvalidMos(m) => write!(f, "invalid MOS: {m}"),
+            } => {
+                put(&["backend answered "]);
+                push_u32(&mut m, u32::from(*status));
+                for p in [" ", code.as_str(), ": ", message.as_str()] {
+                    m.push_str(p);
+                }
+            }
+            Error::Network(e) => put(&["network error: ", e]),
+            Error::BadResponse(e) => put(&["unexpected backend response: ", e]),
+            Error::NoToken => put(&["no Flex token available (manager.user.token)"]),
+            Error::SetAttributes(e) => put(&["task.setAttributes failed: ", e]),
+            Error::InvalidMos(e) => put(&["invalid MOS: ", e]),
         }
+        m
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
     }
 }
 
@@ -132,6 +165,15 @@ mod tests {
         );
         assert!(backend(404, "not_ready").is_not_ready());
         assert!(!backend(404, "call_not_found").is_not_ready());
+    }
+
+    #[test]
+    fn integers_without_fmt() {
+        for n in [0, 7, 10, 404, 4_294_967_295] {
+            let mut s = String::new();
+            push_u32(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
     }
 
     #[test]

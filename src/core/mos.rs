@@ -53,7 +53,8 @@ pub fn round2(x: f64) -> f64 {
 pub fn format2(x: f64) -> String {
     let cents = (x * 100.0).round() as u32;
     let frac = cents % 100;
-    let mut s = (cents / 100).to_string();
+    let mut s = String::new();
+    super::error::push_u32(&mut s, cents / 100);
     s.push('.');
     s.push(char::from(b'0' + (frac / 10) as u8));
     s.push(char::from(b'0' + (frac % 10) as u8));
