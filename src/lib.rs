@@ -113,3 +113,9 @@ pub fn start(_flex: JsValue, manager: JsValue, options: JsValue) -> Result<Plugi
         listener: Some(listener),
     })
 }
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+// SAFETY: the plugin's wasm runs on the page's one thread (no wasm threads).
+static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
