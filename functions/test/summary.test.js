@@ -55,3 +55,12 @@ test('round2 rounds half up at 2 decimals, including float-noise ties', () => {
   assert.equal(round2(0.045), 0.05);
   assert.equal(round2(5), 5);
 });
+
+test('float noise does not flip an exact tie: mean of these six is exactly 3.815, the float sum gives 3.81499...', () => {
+  const values = [3.42, 2.17, 4.78, 4.54, 4.35, 3.63];
+  let sum = 0;
+  for (const v of values) sum += v;
+  assert.ok(sum / values.length < 3.815, 'the float mean really is below the tie');
+  const item = (value) => ({ sdk_edge: { interval: { mos: { value } } } });
+  assert.equal(summarise(values.map(item)).average, 3.82);
+});
