@@ -612,3 +612,37 @@ async fn jobs_older_than_a_day_expire_with_a_log_line() {
     assert!(reqs("").is_empty());
     assert_eq!(parse(storage_keys()), json!([]));
 }
+
+#[wasm_bindgen_test]
+async fn token_falls_back_to_the_store() {
+    reset();
+    let manager = make_manager(&config(json!({})), "eyJ-store-token");
+    js_sys::Reflect::set(
+        &js_sys::Reflect::get(&manager, &"user".into()).unwrap(),
+        &"token".into(),
+        &JsValue::UNDEFINED,
+    )
+    .unwrap();
+    let _plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    emit_wrapup(&manager, &voice_task());
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    assert_eq!(
+        reqs("get_mos_score")[0]["params"]["Token"],
+        "eyJ-store-token"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn resume_racing_a_live_timer_writes_once() {
+    let (manager, _live) = begin(json!({"delaySeconds": 0.1}));
+    emit_wrapup(&manager, &voice_task());
+    // A second instance starts (another tab loading) while the first one's
+    // timer is armed; it resumes the same stored job.
+    let other = make_manager(&config(json!({"delaySeconds": 0.1})), TOKEN);
+    let resumed = start(JsValue::NULL, other, JsValue::NULL).unwrap();
+    assert_eq!(resumed.pending(), 1);
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    sleep(300).await;
+    assert_eq!(reqs("create_mos_score_task").len(), 1);
+    assert_eq!(reqs("get_mos_score").len(), 1);
+}
