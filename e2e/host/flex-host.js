@@ -117,23 +117,28 @@
     return out;
   }
   window.fetch = async function (input, init) {
-    const url = typeof input === 'string' ? input : input.url;
-    const method = (init && init.method) || (input && input.method) || 'GET';
-    const headers = new Headers((init && init.headers) || (input && input.headers) || {});
+    // Normalise to a Request so bodies passed either way (init or Request) are seen.
+    const req = new Request(input, init);
+    let bodyText = null;
+    try {
+      bodyText = req.body === null ? null : await req.clone().text();
+    } catch (e) {
+      bodyText = null;
+    }
     const rec = {
-      method,
-      url,
-      path: new URL(url, location.href).pathname,
-      contentType: headers.get('content-type'),
-      fields: formFields(init && init.body),
+      method: req.method,
+      url: req.url,
+      path: new URL(req.url, location.href).pathname,
+      contentType: req.headers.get('content-type'),
+      fields: formFields(bodyText),
       status: null,
       response: null,
       error: null,
     };
     fetches.push(rec);
-    record('fetch', `${method} ${rec.path}`, rec);
+    record('fetch', `${req.method} ${rec.path}`, rec);
     try {
-      const res = await rawFetch(input, init);
+      const res = await rawFetch(req);
       rec.status = res.status;
       try {
         const text = await res.clone().text();
@@ -374,9 +379,9 @@
 
   function jsonHtml(value, highlight) {
     const text = JSON.stringify(value, null, 2) || '';
-    return esc(text).replace(/^(\s*)"([^"]+)":/gm, (m, sp, key) => {
+    return esc(text).replace(/^(\s*)&quot;([^&]+)&quot;:/gm, (m, sp, key) => {
       const hot = highlight && highlight.includes(key);
-      return `${sp}<span class="k${hot ? ' hot' : ''}">"${key}"</span>:`;
+      return `${sp}<span class="k${hot ? ' hot' : ''}">&quot;${key}&quot;</span>:`;
     });
   }
 
@@ -425,6 +430,33 @@
     return null;
   }
 
+  function detail(e) {
+    if (e.kind === 'fetch' && e.data && e.data.fields) {
+      const f = Object.assign({}, e.data.fields);
+      if (typeof f.Attributes === 'string') f.Attributes = `{…${f.Attributes.length} chars}`;
+      const text = Object.keys(f)
+        .map((k) => `${k}=${f[k]}`)
+        .join('  ');
+      return `<div class="detail">${esc(text)}</div>`;
+    }
+    if (e.kind === 'response' && e.data && e.data.response != null) {
+      const r = typeof e.data.response === 'string' ? e.data.response : JSON.stringify(e.data.response);
+      return `<div class="detail">${esc(r.length > 160 ? `${r.slice(0, 157)}…` : r)}</div>`;
+    }
+    return '';
+  }
+
+  let backendView = null;
+  function backendHtml() {
+    if (!backendView) return '';
+    const rows = (backendView.rows || [])
+      .map((r) => `<tr><td><code>${esc(r.method)}</code></td><td>${esc(r.what)}</td><td class="st ${r.status < 300 ? 'ok' : 'bad'}">${esc(r.status)}</td></tr>`)
+      .join('');
+    return `<h3>${esc(backendView.title || 'Twilio')}</h3><table class="backend">${rows}</table>${
+      backendView.note ? `<p class="muted">${esc(backendView.note)}</p>` : ''
+    }`;
+  }
+
   function draw() {
     const root = document.getElementById('app');
     if (!root) return;
@@ -436,7 +468,7 @@
         const status = e.kind === 'response' && e.data ? (e.data.status >= 200 && e.data.status < 300 ? 'ok' : 'bad') : '';
         return `<tr class="${esc(cls)} ${status}"><td class="t">+${(e.t / 1000).toFixed(3)}s</td><td><span class="badge ${esc(e.kind)} ${status}">${esc(
           KIND_LABEL[e.kind] || e.kind,
-        )}</span></td><td class="txt">${esc(e.text)}</td></tr>`;
+        )}</span></td><td class="txt">${esc(e.text)}${detail(e)}</td></tr>`;
       })
       .join('');
 
@@ -444,7 +476,7 @@
       .map((t) => {
         const conv = (t.attributes && t.attributes.conversations) || {};
         const statusCls = t.status === 'wrapping' ? 'wrapping' : 'assigned';
-        return `<div class="task ${esc(t.taskChannelUniqueName)}">
+        return `<div class="task-card ${esc(t.taskChannelUniqueName)}">
           <div class="task-head"><span class="chan">${t.taskChannelUniqueName === 'voice' ? ICON_VOICE : ICON_CHAT}</span>
             <div><div class="name">${esc((t.attributes && (t.attributes.name || t.attributes.from)) || t.taskSid)}</div>
             <div class="sub">${esc(t.queueName || 'Everyone')} · ${esc(t.taskChannelUniqueName)}</div></div>
@@ -452,7 +484,8 @@
           <div class="kv"><span>taskSid</span><code>${esc(t.taskSid)}</code></div>
           <div class="kv"><span>reservation</span><code>${esc(t.sid)}</code></div>
           <div class="kv"><span>conversation_id</span><code class="${conv.conversation_id ? 'good' : ''}">${esc(conv.conversation_id || '—')}</code></div>
-          <details open><summary>task attributes</summary><pre>${jsonHtml(t.attributes, ['conversation_id'])}</pre></details>
+          <h3>conversations</h3><pre>${jsonHtml(conv, ['conversation_id'])}</pre>
+          <details><summary>all task attributes</summary><pre>${jsonHtml(t.attributes, ['conversation_id'])}</pre></details>
         </div>`;
       })
       .join('');
@@ -501,7 +534,7 @@
       <main>
         <section class="col tasks"><h2>Tasks</h2>${taskCards || '<p class="muted">No tasks.</p>'}</section>
         <section class="col timeline"><h2>Timeline</h2><table>${rows}</table></section>
-        <section class="col result"><h2>MOS → Flex Insights</h2>${mosCard}<h3>MOS task attributes</h3>${mosTask}${errs}</section>
+        <section class="col result"><h2>MOS → Flex Insights</h2>${mosCard}<h3>MOS task attributes</h3>${mosTask}${backendHtml()}${errs}</section>
       </main>`;
   }
 
@@ -521,6 +554,11 @@
     waitFor,
     record,
     onEntry: (fn) => listeners.add(fn),
+    /** Shows what the backend saw (e.g. the fake Twilio's request log): { title, rows: [{method, what, status}], note }. */
+    setBackendView: (view) => {
+      backendView = view;
+      render();
+    },
     listenerCount: (name) => manager.events.listenerCount(name),
     loadPlugins,
     ready: null,
