@@ -1,0 +1,5 @@
+import * as FlexPlugin from '@twilio/flex-plugin';
+
+import EmptyPlugin from './EmptyPlugin';
+
+FlexPlugin.loadPlugin(EmptyPlugin);
