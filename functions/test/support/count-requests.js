@@ -5,7 +5,7 @@
  * the fake, versus the original sample's approach (list ALL edges with the
  * default PageSize 50), plus the in-process handler time.
  *
- *   node functions/test/support/count-requests.js          # human lines
+ *   node functions/test/support/count-requests.js          # human lines (--text forces this)
  *   node functions/test/support/count-requests.js --json   # one JSON array
  *
  *   const { countRequests } = require('functions/test/support/count-requests');
@@ -67,8 +67,9 @@ function line(r) {
   return `backend: ${r.samples} samples: ${r.requests} request${r.requests === 1 ? '' : 's'} (baseline all-edges pagesize 50: ${r.baselineRequests} requests), handler ${r.handlerMs.toFixed(1)} ms`;
 }
 
-// NODE_TEST_CONTEXT: `node --test test/` also runs every .js under test/ (this one included) as a test file.
-if (require.main === module && !process.env.NODE_TEST_CONTEXT) {
+// `node --test test/` also runs every .js under test/ (this one included) as a test file, with
+// NODE_TEST_CONTEXT set and no arguments; the CLI stays off then (pass an argument to force it).
+if (require.main === module && (process.argv.length > 2 || !process.env.NODE_TEST_CONTEXT)) {
   countRequests()
     .then((rows) => {
       if (process.argv.includes('--json')) process.stdout.write(JSON.stringify(rows) + '\n');

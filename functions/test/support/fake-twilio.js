@@ -632,8 +632,9 @@ async function main(argv) {
   process.on('SIGTERM', stop);
 }
 
-// NODE_TEST_CONTEXT: `node --test test/` also runs every .js under test/ (this one included) as a test file.
-if (require.main === module && !process.env.NODE_TEST_CONTEXT) {
+// `node --test test/` also runs every .js under test/ (this one included) as a test file, with
+// NODE_TEST_CONTEXT set and no arguments; the CLI stays off then (pass an argument to force it).
+if (require.main === module && (process.argv.includes('--port') || !process.env.NODE_TEST_CONTEXT)) {
   main(process.argv.slice(2)).catch((err) => {
     console.error(err);
     process.exit(1);

@@ -149,10 +149,15 @@ async function startFunctions({ twilioUrl, env = {}, port = 0, timeoutMs = 30000
   return { url, port: listenPort, logs: () => output, close };
 }
 
-// NODE_TEST_CONTEXT: `node --test test/` also runs every .js under test/ (this one included) as a test file.
-if (require.main === module && !process.env.NODE_TEST_CONTEXT) {
+// `node --test test/` also runs every .js under test/ (this one included) as a test file, with
+// NODE_TEST_CONTEXT set and no arguments; the CLI stays off then (pass an argument to force it).
+if (require.main === module && (process.argv.includes('--twilio-url') || !process.env.NODE_TEST_CONTEXT)) {
   const argv = process.argv.slice(2);
   const arg = (name) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : undefined; };
+  if (!arg('--twilio-url')) {
+    console.error('usage: node run-functions.js --twilio-url http://127.0.0.1:PORT [--port N]');
+    process.exit(2);
+  }
   startFunctions({ twilioUrl: arg('--twilio-url'), port: Number(arg('--port') || 0) })
     .then((fns) => {
       process.stdout.write(JSON.stringify({ url: fns.url, port: fns.port }) + '\n');
