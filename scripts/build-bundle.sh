@@ -66,6 +66,15 @@ say "flex-plugin build"
 (cd "$SHIM" && CI=true npx --no-install flex-plugin build > "$SHIM/build.log" 2>&1) || {
   cat "$SHIM/build.log" >&2; exit 1; }
 BUNDLE="$SHIM/build/plugin-mos-score.js"
+# What was baked in (.env wins over the environment, as flex-plugin-webpack does),
+# for the e2e test of the env fallback. Not part of build/ (deploy ships one file).
+(cd "$SHIM" && node -e '
+  const fs = require("fs");
+  const file = fs.existsSync(".env") ? require("dotenv").parse(fs.readFileSync(".env")) : {};
+  const url = file.FLEX_APP_FUNCTIONS_BASE_URL || process.env.FLEX_APP_FUNCTIONS_BASE_URL;
+  fs.writeFileSync("src/generated/build-info.json", JSON.stringify({ functionsBaseUrl: url, wasmEncoding: process.argv[1] }, null, 2) + "\n");
+  console.log("[build-bundle] FLEX_APP_FUNCTIONS_BASE_URL baked in: " + url + (file.FLEX_APP_FUNCTIONS_BASE_URL ? " (from js-shim/.env)" : ""));
+' "${MOS_WASM_ENCODING:-deflate}")
 [ -f "$BUNDLE" ] || { cat "$SHIM/build.log" >&2; echo "no $BUNDLE" >&2; exit 1; }
 grep -q 'import\.meta' "$BUNDLE" && { echo "bundle contains import.meta" >&2; exit 1; }
 

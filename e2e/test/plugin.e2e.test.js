@@ -16,6 +16,7 @@ const { startStack, summarise, ROOT } = require('../support/stack');
 const { launch, openHost } = require('../support/browser');
 
 const BUNDLE = path.join(ROOT, 'js-shim', 'build', 'plugin-mos-score.js');
+const BUILD_INFO = path.join(ROOT, 'js-shim', 'src', 'generated', 'build-info.json');
 const DELAY_S = 1;
 
 let stack;
@@ -204,3 +205,48 @@ test('backend down: a clear log naming the task, nothing created, no page error'
     await h.context.close();
   }
 });
+
+test('no functionsBaseUrl in custom_data: the build-time FLEX_APP_FUNCTIONS_BASE_URL is used', async (t) => {
+  if (!fs.existsSync(BUILD_INFO)) return t.skip('no build-info.json (bundle not built by scripts/build-bundle.sh)');
+  const baked = JSON.parse(fs.readFileSync(BUILD_INFO, 'utf8')).functionsBaseUrl;
+  assert.ok(baked, 'the build baked a Functions URL in');
+  stack.fake.resetRequests();
+  const h = await openHostRouted(baked);
+  try {
+    const task = stack.voiceTask();
+    await h.page.evaluate((tk) => {
+      window.FlexHost.addTask(tk);
+      window.FlexHost.wrapup(tk.taskSid);
+    }, task);
+    const deadline = Date.now() + DELAY_S * 1000 + 20000;
+    const routed = () => h.routed.filter((u) => u.endsWith('/get_mos_score'));
+    while (Date.now() < deadline && routed().length === 0) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(routed().length >= 1, `get_mos_score was called on the baked-in URL ${baked}`);
+    assert.ok(routed()[0].startsWith(baked.replace(/\/$/, '')), routed()[0]);
+    await assertNoPageErrors(h);
+  } finally {
+    await h.context.close();
+  }
+});
+
+/** Host page without functionsBaseUrl; requests to `baked` are forwarded to the local twilio-run. */
+async function openHostRouted(baked) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const seen = { console: [], pageErrors: [] };
+  const routed = [];
+  page.on('console', (m) => seen.console.push({ type: m.type(), text: m.text() }));
+  page.on('pageerror', (e) => seen.pageErrors.push(String(e && e.message)));
+  const base = baked.replace(/\/$/, '');
+  await page.route((url) => url.href.startsWith(`${base}/`), async (route) => {
+    const url = route.request().url();
+    routed.push(url);
+    const target = stack.fns.url + url.slice(base.length);
+    const response = await route.fetch({ url: target });
+    await route.fulfill({ response });
+  });
+  await page.goto(stack.host.pageUrl({ token: stack.token, mosScore: { delaySeconds: DELAY_S, logLevel: 'debug' } }));
+  const ready = await page.evaluate(() => window.FlexHost.ready);
+  assert.equal(ready, true);
+  return { context, page, seen, routed };
+}
