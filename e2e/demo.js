@@ -57,6 +57,15 @@ async function main() {
   say();
   const stack = await startStack({ fixture: 'call_360.json', bundlePath: BUNDLE });
   let browser;
+  // Ctrl-C / kill: tear down twilio-run, the servers and Chromium before leaving.
+  const onSignal = (sig) => {
+    say(c.y(`\n${sig}: tearing down`));
+    Promise.resolve(browser && browser.close().catch(() => {}))
+      .then(() => stack.close())
+      .finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   let ok = false;
   try {
     say(`  fake Twilio (Voice Insights, TaskRouter, IAM)  ${c.cy(stack.fake.url)}  ${c.dim(`metrics of ${stack.call.callSid}: ${stack.call.fixture}`)}`);
