@@ -105,7 +105,7 @@ async function main() {
 
     const limit = wrapAt + DELAY * 1000 + 30000;
     let mosTask = null;
-    let lastTick = 0;
+    let lastTick = wrapAt;
     while (Date.now() < limit) {
       mosTask = mosTaskFor(stack.fake, task.taskSid);
       if (mosTask && mosTask.assignment_status === 'canceled') break;
