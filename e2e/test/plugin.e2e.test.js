@@ -91,6 +91,8 @@ test('voice task: wrap-up links the conversation and writes the call MOS into on
         }
       });
       if (mosTask) break;
+      // Fail fast on a definitive error from the plugin about this task.
+      if (h.seen.console.some((m) => m.type === 'error' && m.text.startsWith('[mos-score]') && m.text.includes(task.taskSid))) break;
       await new Promise((r) => setTimeout(r, 100));
     }
     assert.ok(mosTask, `a cancelled MOS task for ${task.taskSid} within the delay + 20 s; plugin said:\n${mosLines(h.seen).map((c) => c.text).join('\n')}`);
