@@ -1,5 +1,6 @@
+// Same entry point shape as js-shim/src/index.js: exactly one loadPlugin call.
 import * as FlexPlugin from '@twilio/flex-plugin';
 
-import EmptyPlugin from './EmptyPlugin';
+import FloorPlugin from './FloorPlugin';
 
-FlexPlugin.loadPlugin(EmptyPlugin);
+FlexPlugin.loadPlugin(FloorPlugin);
