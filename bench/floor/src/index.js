@@ -1,6 +1,5 @@
-// Same entry point shape as js-shim/src/index.js: exactly one loadPlugin call.
 import * as FlexPlugin from '@twilio/flex-plugin';
 
-import FloorPlugin from './FloorPlugin';
+import EmptyPlugin from './EmptyPlugin';
 
-FlexPlugin.loadPlugin(FloorPlugin);
+FlexPlugin.loadPlugin(EmptyPlugin);
