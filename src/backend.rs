@@ -85,13 +85,17 @@ pub async fn get_mos_score(base: &str, token: &str, call: &CallSid) -> Result<Mo
 }
 
 /// create_mos_score_task; returns the MOS task SID and whether it was new.
+/// `slot` tells the Function which `conversation_attribute_N` holds the MOS.
 pub async fn create_mos_score_task(
     base: &str,
     token: &str,
     original: &TaskSid,
     attributes: &Value,
+    slot: u8,
 ) -> Result<(String, bool), Error> {
     let attrs = js::stringify(attributes);
+    let mut slot_text = String::new();
+    push_u32(&mut slot_text, u32::from(slot));
     let body = post(
         base,
         "create_mos_score_task",
@@ -99,6 +103,7 @@ pub async fn create_mos_score_task(
             ("Token", token),
             ("OriginalTaskSid", original.as_str()),
             ("Attributes", &attrs),
+            ("AttributeSlot", &slot_text),
         ],
     )
     .await?;

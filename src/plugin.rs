@@ -237,23 +237,29 @@ async fn run(inner: Rc<Inner>, key: String) {
                 }),
             Step::Create(summary) => {
                 let attrs = mos_task_attributes(&job.attributes, &job.task_sid, &summary, cfg.slot);
-                backend::create_mos_score_task(&cfg.base_url, &token, &job.task_sid, &attrs)
-                    .await
-                    .map(|(created_sid, created)| {
-                        let mut line = if created {
-                            "MOS task ".to_owned()
-                        } else {
-                            "MOS task already existed: ".to_owned()
-                        };
-                        line.push_str(&created_sid);
-                        line.push_str(" written, MOS ");
-                        line.push_str(&format2(summary.average));
-                        line.push_str(" (");
-                        line.push_str(summary.source.as_str());
-                        line.push(')');
-                        log.info(tag, &line);
-                        job.created();
-                    })
+                backend::create_mos_score_task(
+                    &cfg.base_url,
+                    &token,
+                    &job.task_sid,
+                    &attrs,
+                    cfg.slot,
+                )
+                .await
+                .map(|(created_sid, created)| {
+                    let mut line = if created {
+                        "MOS task ".to_owned()
+                    } else {
+                        "MOS task already existed: ".to_owned()
+                    };
+                    line.push_str(&created_sid);
+                    line.push_str(" written, MOS ");
+                    line.push_str(&format2(summary.average));
+                    line.push_str(" (");
+                    line.push_str(summary.source.as_str());
+                    line.push(')');
+                    log.info(tag, &line);
+                    job.created();
+                })
             }
         };
         if inner.stopped.get() {

@@ -232,6 +232,7 @@ async fn voice_task_end_to_end() {
     assert_eq!(create["contentType"], "application/x-www-form-urlencoded");
     assert_eq!(create["params"]["Token"], TOKEN);
     assert_eq!(create["params"]["OriginalTaskSid"], VOICE_SID);
+    assert_eq!(create["params"]["AttributeSlot"], "5");
     let attrs: Value =
         serde_json::from_str(create["params"]["Attributes"].as_str().unwrap()).unwrap();
     let mut want = expected.clone();
@@ -393,6 +394,10 @@ async fn configurable_slot() {
             .unwrap(),
     )
     .unwrap();
+    assert_eq!(
+        reqs("create_mos_score_task")[0]["params"]["AttributeSlot"],
+        "8"
+    );
     assert_eq!(attrs["conversations"]["conversation_attribute_8"], "4.31");
     assert_eq!(attrs["conversations"]["conversation_measure_8"], 4.31);
     assert!(attrs["conversations"]

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * POST /create_mos_score_task  { Token, OriginalTaskSid, Attributes }  ->  200 { sid, created }
+ * POST /create_mos_score_task  { Token, OriginalTaskSid, Attributes, AttributeSlot? }  ->  200 { sid, created }
  *
  * Creates the MOS task in WORKSPACE_SID via WORKFLOW_SID on TaskChannel
  * TASK_CHANNEL (default "mos_score") and cancels it at once (Reason "MOS score
@@ -16,7 +16,7 @@
  * concurrent first calls can still both create (there is no compare-and-set).
  */
 const { wrap, HttpError } = require(Runtime.getFunctions()['mos-http'].path);
-const { parseTaskSid, parseAttributes, WORKSPACE_SID, WORKFLOW_SID, MARKER_KEY } = require(Runtime.getFunctions()['mos-validate'].path);
+const { parseTaskSid, parseAttributes, parseSlot, WORKSPACE_SID, WORKFLOW_SID, MARKER_KEY } = require(Runtime.getFunctions()['mos-validate'].path);
 const { createClient, withRetry, statusOf } = require(Runtime.getFunctions()['mos-twilio'].path);
 
 const DEFAULT_TASK_CHANNEL = 'mos_score';
@@ -48,7 +48,8 @@ exports.handler = wrap({
   requiredEnv: [['WORKSPACE_SID', WORKSPACE_SID], ['WORKFLOW_SID', WORKFLOW_SID]],
   handler: async (context, event, { deadline, log }) => {
     const originalTaskSid = parseTaskSid(event.OriginalTaskSid);
-    const { json } = parseAttributes(event.Attributes, originalTaskSid);
+    const slot = parseSlot(event.AttributeSlot);
+    const { json } = parseAttributes(event.Attributes, originalTaskSid, slot);
     const channel = typeof context.TASK_CHANNEL === 'string' && context.TASK_CHANNEL.trim() ? context.TASK_CHANNEL.trim() : DEFAULT_TASK_CHANNEL;
     const tasks = createClient(context).taskrouter.v1.workspaces(context.WORKSPACE_SID).tasks;
 

@@ -20,7 +20,8 @@ const ATTRIBUTES_MAX_BYTES = 16 * 1024;
 /** Top-level attribute this service adds to every MOS task; the idempotency search keys on it. */
 const MARKER_KEY = 'mos_score_for';
 
-const MOS_FIELD = /^conversation_(attribute|measure)_\d+$/;
+/** The slot the plugin writes the MOS into unless it says otherwise (AttributeSlot). */
+const DEFAULT_SLOT = 5;
 const DECIMAL = /^\s*\d+(\.\d+)?\s*$/;
 
 class ValidationError extends Error {
@@ -53,6 +54,20 @@ function parseCallSid(value, field = 'CallSid') {
 /** @returns {string} a Task SID matching ^WT[0-9a-fA-F]{32}$ */
 function parseTaskSid(value, field = 'OriginalTaskSid') {
   return parseSid(value, field, TASK_SID, 'WT followed by 32 hex digits');
+}
+
+/**
+ * AttributeSlot: which conversation_attribute_N / conversation_measure_N holds
+ * the MOS. Optional (default 5), an integer 1..10.
+ * @returns {number}
+ */
+function parseSlot(value, field = 'AttributeSlot') {
+  if (value === undefined || value === null || value === '') return DEFAULT_SLOT;
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,2}$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 10) {
+    throw new ValidationError(field, `${field} must be an integer from 1 to 10, got ${describe(value)}`);
+  }
+  return n;
 }
 
 /** A MOS on the 1.0–5.0 scale, as a number or a plain decimal string. */
@@ -89,9 +104,12 @@ function checkMosSummary(summary) {
  * @param {unknown} value JSON string of an object (form bodies) or, from a JSON
  *   body, the object itself
  * @param {string} originalTaskSid already validated
+ * @param {number} slot already validated (parseSlot): only this slot's
+ *   conversation_attribute_N / conversation_measure_N must hold a MOS; the
+ *   other conversations keys are the original task's own data and pass as they are
  * @returns {{ attributes: object, json: string }} json is what TaskRouter gets
  */
-function parseAttributes(value, originalTaskSid) {
+function parseAttributes(value, originalTaskSid, slot = DEFAULT_SLOT) {
   const field = 'Attributes';
   let text;
   if (typeof value === 'string') text = value;
@@ -118,8 +136,9 @@ function parseAttributes(value, originalTaskSid) {
       `${field}.conversations.conversation_id must equal OriginalTaskSid ${originalTaskSid}, got ${describe(conv.conversation_id)}`,
     );
   }
-  for (const [key, v] of Object.entries(conv)) {
-    if (MOS_FIELD.test(key) && mosValue(v) === undefined) {
+  for (const key of [`conversation_attribute_${slot}`, `conversation_measure_${slot}`]) {
+    const v = conv[key];
+    if (mosValue(v) === undefined) {
       throw new ValidationError(`${field}.conversations.${key}`, `${field}.conversations.${key} must be a MOS between 1.0 and 5.0, got ${describe(v)}${typeof v === 'number' ? ` (${v})` : ''}`);
     }
   }
@@ -142,7 +161,9 @@ module.exports = {
   parseCallSid,
   parseTaskSid,
   parseAttributes,
+  parseSlot,
   mosValue,
+  DEFAULT_SLOT,
   CALL_SID,
   TASK_SID,
   WORKSPACE_SID,

@@ -15,7 +15,7 @@ const summary = readFixture('expected.json')['call_360.json'].summary;
 /** Attributes the way the plugin builds them (docs/contract.md). */
 function pluginAttributes(taskSid = TASK, conv = {}, extra = {}) {
   return JSON.stringify({
-    conversations: { conversation_id: taskSid, channel: 'mos_score', virtual: 'Yes', conversation_measure_5: summary.average, ...conv },
+    conversations: { conversation_id: taskSid, channel: 'mos_score', virtual: 'Yes', conversation_attribute_5: summary.average.toFixed(2), conversation_measure_5: summary.average, ...conv },
     mos_score: summary,
     ...extra,
   });
@@ -178,7 +178,9 @@ test('bad input is 400 naming the field, and TaskRouter is never called', async 
     [{ Attributes: pluginAttributes(OTHER) }, 'Attributes.conversations.conversation_id'],
     [{ Attributes: big }, 'Attributes'],
     [{ Attributes: pluginAttributes(TASK, { conversation_measure_5: 5.5 }) }, 'Attributes.conversations.conversation_measure_5'],
-    [{ Attributes: pluginAttributes(TASK, { conversation_attribute_2: '0.4' }) }, 'Attributes.conversations.conversation_attribute_2'],
+    [{ Attributes: pluginAttributes(TASK, { conversation_attribute_5: '0.4' }) }, 'Attributes.conversations.conversation_attribute_5'],
+    [{ AttributeSlot: '2', Attributes: pluginAttributes(TASK, { conversation_attribute_2: 'gold-tier' }) }, 'Attributes.conversations.conversation_attribute_2'],
+    [{ AttributeSlot: '11' }, 'AttributeSlot'],
     [{ Attributes: pluginAttributes(TASK, {}, { mos_score: { ...summary, minimum: 0 } }) }, 'Attributes.mos_score.minimum'],
   ];
   await scenario({}, async (w) => {

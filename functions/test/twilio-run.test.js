@@ -39,7 +39,7 @@ test('twilio-run: form-encoded POSTs to both Functions, JSON body, errors, CORS'
   });
 
   await t.test('create_mos_score_task 200 created, then created:false', async () => {
-    const Attributes = JSON.stringify({ conversations: { conversation_id: TASK, channel: 'mos_score', virtual: 'Yes', conversation_measure_5: 4.2 }, mos_score: expected['call_360.json'].summary });
+    const Attributes = JSON.stringify({ conversations: { conversation_id: TASK, channel: 'mos_score', virtual: 'Yes', conversation_attribute_5: '4.20', conversation_measure_5: 4.2 }, mos_score: expected['call_360.json'].summary });
     const first = await form('create_mos_score_task', { Token: 'valid-flex-token', OriginalTaskSid: TASK, Attributes });
     assert.equal(first.status, 200);
     const body = await first.json();
