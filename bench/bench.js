@@ -11,6 +11,7 @@
  * `make bench` runs `make bundle` first.
  *
  * Env: BENCH_LOADS (50), BENCH_WRAPUPS (1000), BENCH_FLOWS (1000),
+ *      BENCH_COMPARE_LOADS (20: start of the floor and the plain-base64 build),
  *      BENCH_BREAKDOWN=0 to skip the named rebuild behind the wasm breakdown.
  */
 const path = require('path');
@@ -33,6 +34,7 @@ const env = (k, d) => (process.env[k] ? Number(process.env[k]) : d);
 const LOADS = env('BENCH_LOADS', 50);
 const WRAPUPS = env('BENCH_WRAPUPS', 1000);
 const FLOWS = env('BENCH_FLOWS', 1000);
+const COMPARE_LOADS = env('BENCH_COMPARE_LOADS', 20);
 
 let failed = 0;
 const say = (line) => console.log(`bench: ${line}`);
@@ -117,6 +119,17 @@ function reportBrowser(b) {
         `compile ${part('compile')}, instantiate ${part('instantiate')}, wasm-bindgen init + start() ${part('start')}`,
     );
   } else fail('start', b.startError);
+  const cmp = [];
+  if (b.startFloor) cmp.push(`floor bundle evaluation median ${ms(median(b.startFloor.map((r) => r.evaluate)))} (${b.startFloor.length} loads)`);
+  else if (b.startFloorError) cmp.push(`floor: failed (${String(b.startFloorError.message).split('\n')[0]})`);
+  if (b.startBase64) {
+    const t = b.startBase64.map((r) => r.total);
+    cmp.push(
+      `plain-base64 bundle start median ${ms(median(t))}, p95 ${ms(pct(t, 95))} ` +
+        `(init -> wasm bytes ${ms(median(b.startBase64.map((r) => r.bytes)))}; ${b.startBase64.length} loads)`,
+    );
+  } else if (b.startBase64Error) cmp.push(`plain-base64 bundle: failed (${String(b.startBase64Error.message).split('\n')[0]})`);
+  if (cmp.length) say(`start comparison: ${cmp.join('; ')}`);
 
   // 4. wrap-up
   if (b.wrapup) {
@@ -168,9 +181,12 @@ async function main() {
 
   say(`browser: ${LOADS} page loads, ${WRAPUPS} timed wrap-ups, ${FLOWS}+${FLOWS} whole wrap-ups in headless Chromium...`);
   try {
-    reportBrowser(await measureBrowser({ loads: LOADS, wrapups: WRAPUPS, flows: FLOWS }));
+    const compare = { floor: sizes.floor && sizes.floor.file, base64: sizes.base64 && sizes.base64.file };
+    reportBrowser(await measureBrowser({ loads: LOADS, wrapups: WRAPUPS, flows: FLOWS, compare, compareLoads: COMPARE_LOADS }));
   } catch (e) {
     fail('browser', e);
+  } finally {
+    if (sizes.base64) sizes.base64.cleanup();
   }
 
   try {

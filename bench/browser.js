@@ -52,12 +52,27 @@ async function loadPlugin(page, host) {
   return page.evaluate((url) => window.__bench.load(url), host.bundleUrl);
 }
 
-async function measureStart(browser, host, loads) {
+/** Bundle evaluation only (no listener expected): the floor's share of `evaluate`. */
+async function measureEvaluate(browser, host, url, loads) {
   const rows = [];
   for (let i = 0; i < loads; i += 1) {
     const { context, page } = await openPage(browser, host, null);
     try {
-      const m = await loadPlugin(page, host);
+      const m = await page.evaluate((u) => window.__bench.load(u, false), url);
+      rows.push({ evaluate: m.evalEnd - m.evalStart });
+    } finally {
+      await context.close();
+    }
+  }
+  return rows;
+}
+
+async function measureStart(browser, host, loads, url) {
+  const rows = [];
+  for (let i = 0; i < loads; i += 1) {
+    const { context, page } = await openPage(browser, host, null);
+    try {
+      const m = await page.evaluate((u) => window.__bench.load(u), url || host.bundleUrl);
       if (!m.crossOriginIsolated) throw new Error('page is not cross-origin isolated (timer resolution would be 100 µs)');
       rows.push({
         total: m.listener - m.evalStart,
@@ -123,15 +138,24 @@ async function measureMemory(browser, host, n, delaySeconds) {
   }
 }
 
-/** Runs the three browser figures; each one fails on its own. */
-async function measureBrowser({ bundlePath, loads = 50, wrapups = 1000, flows = 1000, delaySeconds = 0.01 } = {}) {
+/**
+ * Runs the three browser figures; each one fails on its own.
+ * compare: { floor: path, base64: path } bundles whose start is measured
+ * beside ours over compareLoads loads (floor: evaluation only).
+ */
+async function measureBrowser({ bundlePath, loads = 50, wrapups = 1000, flows = 1000, delaySeconds = 0.01, compare = {}, compareLoads = 20 } = {}) {
   const out = {};
-  const host = await startHost({ bundlePath });
+  const files = {};
+  if (compare.floor) files['/plugins/plugin-floor.js'] = compare.floor;
+  if (compare.base64) files['/plugins/plugin-mos-score.base64.js'] = compare.base64;
+  const host = await startHost({ bundlePath, files });
   let browser;
   try {
     browser = await launch();
     for (const [key, fn] of [
       ['start', () => measureStart(browser, host, loads)],
+      ['startFloor', () => (compare.floor ? measureEvaluate(browser, host, '/plugins/plugin-floor.js', compareLoads) : null)],
+      ['startBase64', () => (compare.base64 ? measureStart(browser, host, compareLoads, '/plugins/plugin-mos-score.base64.js') : null)],
       ['wrapup', () => measureWrapups(browser, host, wrapups)],
       ['memory', () => measureMemory(browser, host, flows, delaySeconds)],
     ]) {

@@ -84,8 +84,11 @@
     ]).finally(() => clearTimeout(timer));
   }
 
-  /** Evaluates the bundle and resolves when the plugin registered its taskWrapup listener. */
-  B.load = async function (bundleUrl) {
+  /**
+   * Evaluates the bundle and resolves when the plugin registered its
+   * taskWrapup listener (or, with waitListener false, right after evaluation).
+   */
+  B.load = async function (bundleUrl, waitListener = true) {
     const text = await (await fetch(bundleUrl)).text();
     const events = window.FlexHost.manager.events;
     const add = events.addListener;
@@ -104,7 +107,7 @@
     document.head.appendChild(script); // inline: evaluated synchronously here
     B.marks.evalEnd = now();
     try {
-      await withTimeout(done, 10000, 'plugin start (no taskWrapup listener)');
+      if (waitListener) await withTimeout(done, 10000, 'plugin start (no taskWrapup listener)');
     } finally {
       events.addListener = add;
     }

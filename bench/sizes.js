@@ -103,7 +103,10 @@ async function buildBase64Variant() {
     await run(process.execPath, [path.join(SHIM, 'scripts', 'inline-wasm.js'), OPT_WASM, path.join(dir, 'src', 'generated', 'wasm-bytes.js'), 'base64']);
     // Same default as scripts/build-bundle.sh (.env, when present, wins there and here).
     await flexBuild(dir, { FLEX_APP_FUNCTIONS_BASE_URL: process.env.FLEX_APP_FUNCTIONS_BASE_URL || 'http://localhost:3100' });
-    return sizeOf(path.join(dir, 'build', 'plugin-mos-score.js'));
+    // Kept (outside the repo) for the start comparison; cleanup() removes it.
+    const out = path.join(os.tmpdir(), `mos-bench-plugin-mos-score.base64.${process.pid}.js`);
+    fs.copyFileSync(path.join(dir, 'build', 'plugin-mos-score.js'), out);
+    return { ...sizeOf(out), cleanup: () => fs.rmSync(out, { force: true }) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
