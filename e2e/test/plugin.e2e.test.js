@@ -225,8 +225,24 @@ test('no functionsBaseUrl in custom_data: the build-time FLEX_APP_FUNCTIONS_BASE
     while (Date.now() < deadline && routed().length === 0) await new Promise((r) => setTimeout(r, 100));
     assert.ok(routed().length >= 1, `get_mos_score was called on the baked-in URL ${baked}`);
     assert.ok(routed()[0].startsWith(baked.replace(/\/$/, '')), routed()[0]);
+    // ...and the whole flow completes through it. The voice fixture's task SID
+    // is the one the first test already wrote a MOS task for, so the idempotent
+    // Function must answer with that task instead of creating a second one.
+    const creates = () => h.routed.filter((u) => u.endsWith('/create_mos_score_task'));
+    while (Date.now() < deadline && creates().length === 0) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(creates().length, 1, 'create_mos_score_task called once via the baked-in URL');
+    const mosTasks = () => [...stack.fake.tasks.values()].filter((t) => {
+      try {
+        return JSON.parse(t.attributes).mos_score_for === task.taskSid;
+      } catch (e) {
+        return false;
+      }
+    });
+    while (Date.now() < deadline && !mosLines(h.seen).some((c) => c.text.includes('written, MOS'))) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(mosTasks().length, 1, 'still exactly one MOS task for the original task');
     await assertNoPageErrors(h);
   } finally {
+    await h.page.unrouteAll({ behavior: 'ignoreErrors' });
     await h.context.close();
   }
 });
