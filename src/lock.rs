@@ -6,6 +6,12 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
+thread_local! {
+    /// One shared rejection handler. A `once_into_js` closure per request
+    /// would leak whenever the promise resolves (it is then never called).
+    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
+}
+
 /// Held lock; dropping it releases the lock.
 pub struct LockGuard {
     release: Option<Function>,
@@ -57,8 +63,9 @@ pub async fn try_lock(name: &str) -> Lock {
     match js::call(&locks, "request", &[&JsValue::from_str(name), &opts, &cb]) {
         Ok(p) => {
             // Swallow a rejection so it never surfaces as unhandled.
-            let noop = Closure::once_into_js(|_: JsValue| {});
-            let _ = js::call(&p, "catch", &[&noop]);
+            IGNORE.with(|ignore| {
+                let _ = js::call(&p, "catch", &[ignore.as_ref()]);
+            });
         }
         Err(_) => return Lock::Unsupported,
     }
