@@ -7,7 +7,7 @@
  * Builds (in temp dirs, js-shim/node_modules linked in; nothing of js-shim is
  * touched):
  *   floor    bench/floor/src with js-shim's package.json (name changed; same
- *            deps, overrides and browserslist, as bench/size.sh does)
+ *            deps, overrides and browserslist)
  *            -> bench/floor/build/plugin-floor.js (kept: a real file)
  *   base64   js-shim/src with the wasm inlined as plain base64 instead of
  *            deflate (comparison only, deleted afterwards)

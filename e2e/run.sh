@@ -7,18 +7,10 @@
 # Env: MOS_SKIP_BUILD=1 to test the bundle already in js-shim/build/.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/scripts/lib.sh"
+ensure_npm e2e "$ROOT/functions" "$ROOT/e2e"
+need_chromium e2e
 
-ensure_npm() {
-  local dir=$1
-  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
-     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    echo "[e2e] npm ci in ${dir#$ROOT/}"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
-}
-ensure_npm "$ROOT/functions"
-ensure_npm "$ROOT/e2e"
-[ -x /usr/bin/chromium ] || { echo "[e2e] /usr/bin/chromium is missing (apt-get install chromium)" >&2; exit 1; }
 
 if [ "${MOS_SKIP_BUILD:-}" != 1 ]; then
   "$ROOT/scripts/build-bundle.sh"

@@ -10,22 +10,13 @@
 # BENCH_WRAPUPS, BENCH_FLOWS, BENCH_BREAKDOWN=0 (see bench/bench.js).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/scripts/lib.sh"
+ensure_npm bench "$ROOT/e2e" "$ROOT/functions" "$ROOT/js-shim"
+need_chromium bench
 export PATH="$HOME/.cargo/bin:$PATH"
 
-ensure_npm() {
-  local dir=$1
-  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
-     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    echo "[bench] npm ci in ${dir#$ROOT/}"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
-}
 # playwright-core comes from e2e/, twilio (backend figures) from functions/,
 # flex-plugin-scripts and binaryen (floor build, breakdown) from js-shim/.
-ensure_npm "$ROOT/e2e"
-ensure_npm "$ROOT/functions"
-ensure_npm "$ROOT/js-shim"
-[ -x /usr/bin/chromium ] || { echo "[bench] /usr/bin/chromium is missing (apt-get install chromium)" >&2; exit 1; }
 for f in js-shim/build/plugin-mos-score.js js-shim/src/generated/flex_mos_score_bg.opt.wasm; do
   [ -f "$ROOT/$f" ] || { echo "[bench] $f is missing: run \`make bundle\` (or \`make bench\`)" >&2; exit 1; }
 done

@@ -16,20 +16,12 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/scripts/lib.sh"
+[ "${MOS_SKIP_NPM:-}" = 1 ] || ensure_npm build-bundle "$ROOT/js-shim"
 SHIM="$ROOT/js-shim"
 GEN="$SHIM/src/generated"
 say() { printf '[build-bundle] %s\n' "$*"; }
 
-# npm ci only when node_modules is missing or older than the lock file.
-ensure_npm() {
-  local dir=$1
-  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
-     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    say "npm ci in ${dir#$ROOT/}"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
-}
-[ "${MOS_SKIP_NPM:-}" = 1 ] || ensure_npm "$SHIM"
 
 # 1. wasm-pack (its own wasm-opt is disabled in Cargo.toml: it would download binaryen)
 if [ -n "${MOS_PKG_DIR:-}" ]; then

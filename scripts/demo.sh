@@ -10,6 +10,9 @@
 # `make demo` runs scripts/setup.sh first (Rust toolchain, wasm-pack, chromium).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/scripts/lib.sh"
+ensure_npm demo "$ROOT/functions" "$ROOT/e2e"
+need_chromium demo
 
 child=
 cleanup() {
@@ -22,17 +25,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ensure_npm() {
-  local dir=$1
-  if [ ! -f "$dir/node_modules/.package-lock.json" ] ||
-     [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    echo "[demo] npm ci in ${dir#$ROOT/}"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
-}
-ensure_npm "$ROOT/functions"
-ensure_npm "$ROOT/e2e"
-[ -x /usr/bin/chromium ] || { echo "[demo] /usr/bin/chromium is missing: run scripts/setup.sh (or apt-get install chromium)" >&2; exit 1; }
 
 if [ "${MOS_SKIP_BUILD:-}" != 1 ]; then
   "$ROOT/scripts/build-bundle.sh"

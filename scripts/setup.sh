@@ -30,13 +30,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
-# npm projects: `npm ci` only when node_modules is missing or older than the lock file
-for dir in functions js-shim e2e; do
-  [ -f "$ROOT/$dir/package-lock.json" ] || continue
-  if [ ! -f "$ROOT/$dir/node_modules/.package-lock.json" ] ||
-     [ "$ROOT/$dir/package-lock.json" -nt "$ROOT/$dir/node_modules/.package-lock.json" ]; then
-    say "npm ci in $dir"
-    (cd "$ROOT/$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
-done
+# npm projects (npm ci only where node_modules is missing or stale)
+source "$ROOT/scripts/lib.sh"
+ensure_npm setup "$ROOT/functions" "$ROOT/js-shim" "$ROOT/e2e"
 say "ready"
