@@ -120,7 +120,7 @@ async function buildBase64Variant() {
 async function buildNamedWasm() {
   const target = path.join(ROOT, 'target', 'bench-names');
   const env = { ...process.env, CARGO_PROFILE_RELEASE_STRIP: 'debuginfo', CARGO_PROFILE_RELEASE_DEBUG: '0' };
-  await run('cargo', ['build', '--quiet', '--release', '--lib', '--target', 'wasm32-unknown-unknown', '--target-dir', target], { cwd: ROOT, env });
+  await run('cargo', ['build', '--quiet', '--release', '--lib', '--no-default-features', '--target', 'wasm32-unknown-unknown', '--target-dir', target], { cwd: ROOT, env });
   const raw = path.join(target, 'wasm32-unknown-unknown', 'release', 'flex_mos_score.wasm');
   const out = path.join(target, 'bench-bindgen');
   fs.mkdirSync(out, { recursive: true });

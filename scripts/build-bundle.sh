@@ -29,8 +29,9 @@ if [ -n "${MOS_PKG_DIR:-}" ]; then
   say "using prebuilt wasm-pack output in $PKG"
 else
   PKG="$ROOT/pkg"
-  say "wasm-pack build --release"
-  (cd "$ROOT" && wasm-pack --quiet build --release --target web --out-dir pkg --out-name flex_mos_score)
+  # --no-default-features: the shipped wasm is no_std (see Cargo.toml [features]).
+  say "wasm-pack build --release (no_std)"
+  (cd "$ROOT" && wasm-pack --quiet build --release --target web --out-dir pkg --out-name flex_mos_score -- --no-default-features)
 fi
 for f in flex_mos_score.js flex_mos_score_bg.wasm; do
   [ -f "$PKG/$f" ] || { echo "missing $PKG/$f" >&2; exit 1; }

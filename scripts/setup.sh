@@ -12,7 +12,7 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 # wasm-bindgen-cli must equal the `=` pin in Cargo.toml, or wasm-pack tries to download one.
-WBG=$(sed -nE 's/^wasm-bindgen = "=([0-9.]+)".*/\1/p' "$ROOT/Cargo.toml")
+WBG=$(sed -nE 's/^wasm-bindgen = .*"=([0-9.]+)".*/\1/p' "$ROOT/Cargo.toml")
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WBG" ]; then
   say "cargo install wasm-bindgen-cli $WBG (a few minutes, once)"
   cargo install wasm-bindgen-cli --version "$WBG" --locked

@@ -5,6 +5,7 @@ use crate::core::mos::MosSummary;
 use crate::core::sid::{CallSid, TaskSid};
 use crate::core::value::Value;
 use crate::js;
+use alloc::{borrow::ToOwned, string::String};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};

@@ -1,6 +1,7 @@
 //! JsValue ⇄ core `Value`, and small Reflect helpers.
 
 use crate::core::value::{Map, Value};
+use alloc::{borrow::ToOwned, string::String};
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 

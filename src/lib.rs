@@ -3,6 +3,11 @@
 //! `core` is pure Rust, tested natively with `cargo test`; the other modules
 //! are the thin wasm-bindgen shell around it. The JS loader calls [`start`].
 #![deny(missing_docs)]
+// The shipped wasm (`--no-default-features`) is `no_std`: std's panic
+// machinery formats messages with core::fmt, ~10 KB that buy nothing here.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
 
 pub mod core;
 
@@ -13,11 +18,14 @@ mod lock;
 mod log;
 mod plugin;
 mod sdk;
+mod single;
 mod store;
+mod timer;
 
 use crate::core::config::{Config, LogLevel};
+use alloc::borrow::ToOwned;
+use alloc::rc::Rc;
 use plugin::Inner;
-use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 /// The running plugin. `stop()` (or dropping it) detaches the listener and
@@ -119,3 +127,10 @@ pub fn start(_flex: JsValue, manager: JsValue, options: JsValue) -> Result<Plugi
 // SAFETY: the plugin's wasm runs on the page's one thread (no wasm threads).
 static ALLOC: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
     unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
+
+/// Without std nothing formats a panic: the wasm traps.
+#[cfg(all(not(feature = "std"), target_arch = "wasm32"))]
+#[panic_handler]
+fn panic(_: &::core::panic::PanicInfo) -> ! {
+    ::core::arch::wasm32::unreachable()
+}

@@ -1,6 +1,7 @@
 //! `[mos-score]` levelled logging to the browser console. Never give it a token.
 
 use crate::core::config::LogLevel;
+use alloc::string::String;
 use wasm_bindgen::JsValue;
 use web_sys::console;
 

@@ -12,9 +12,12 @@ use crate::lock::{try_lock, Lock};
 use crate::log::Logger;
 use crate::sdk::SdkTap;
 use crate::store;
-use gloo_timers::callback::Timeout;
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use crate::timer::Timeout;
+use alloc::borrow::ToOwned;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::{Cell, RefCell};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 

@@ -5,8 +5,10 @@
 use crate::core::mos::LiveMos;
 use crate::flex::Listener;
 use crate::js;
-use std::cell::RefCell;
-use std::rc::Rc;
+use alloc::rc::Rc;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 use wasm_bindgen::JsValue;
 
 /// Calls remembered at once; the oldest is forgotten first.

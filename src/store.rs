@@ -4,13 +4,16 @@
 
 use crate::core::job::{PendingJob, STORAGE_PREFIX};
 use crate::js;
-use std::cell::RefCell;
+use crate::single::SingleThread;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cell::RefCell;
 use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
-thread_local! {
-    static MEMORY: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
-}
+/// Jobs kept here when localStorage refuses them (key, JSON).
+static MEMORY: SingleThread<RefCell<Vec<(String, String)>>> =
+    SingleThread(RefCell::new(Vec::new()));
 
 fn storage() -> Option<Storage> {
     js::get(&js_sys::global(), "localStorage")
@@ -22,12 +25,12 @@ fn get(key: &str) -> Option<String> {
     storage()
         .and_then(|s| s.get_item(key).ok().flatten())
         .or_else(|| {
-            MEMORY.with(|m| {
-                m.borrow()
-                    .iter()
-                    .find(|(k, _)| k == key)
-                    .map(|(_, v)| v.clone())
-            })
+            MEMORY
+                .0
+                .borrow()
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
         })
 }
 
@@ -40,11 +43,9 @@ pub fn save(job: &PendingJob) -> bool {
             return true;
         }
     }
-    MEMORY.with(|m| {
-        let mut m = m.borrow_mut();
-        m.retain(|(k, _)| *k != key);
-        m.push((key, text));
-    });
+    let mut memory = MEMORY.0.borrow_mut();
+    memory.retain(|(k, _)| *k != key);
+    memory.push((key, text));
     false
 }
 
@@ -53,7 +54,7 @@ pub fn remove(key: &str) {
     if let Some(s) = storage() {
         let _ = s.remove_item(key);
     }
-    MEMORY.with(|m| m.borrow_mut().retain(|(k, _)| k != key));
+    MEMORY.0.borrow_mut().retain(|(k, _)| k != key);
 }
 
 /// Loads the job stored under `key`: `None` when absent, `Some(Err)` when corrupted.
@@ -75,6 +76,6 @@ pub fn keys() -> Vec<String> {
             .collect(),
         None => Vec::new(),
     };
-    MEMORY.with(|m| keys.extend(m.borrow().iter().map(|(k, _)| k.clone())));
+    keys.extend(MEMORY.0.borrow().iter().map(|(k, _)| k.clone()));
     keys
 }

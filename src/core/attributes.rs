@@ -4,6 +4,7 @@ use super::error::push_u32;
 use super::mos::{format2, MosSummary};
 use super::sid::TaskSid;
 use super::value::{Map, Value};
+use alloc::string::String;
 
 fn as_object(v: &Value) -> Map {
     match v {

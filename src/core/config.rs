@@ -5,7 +5,9 @@
 //! `FLEX_APP_FUNCTIONS_BASE_URL` (base URL only), then the defaults below.
 
 use super::error::Error;
+use super::mos::{is_whole, round};
 use super::value::Value;
+use alloc::{borrow::ToOwned, string::String};
 
 /// Voice Insights needs about 100 s after a call ends to process it.
 pub const DEFAULT_DELAY_MS: u32 = 100_000;
@@ -77,30 +79,34 @@ fn seconds(custom: &Value, key: &'static str, max_s: f64, default: u32) -> Resul
     match custom.get(key) {
         None | Some(Value::Null) => Ok(default),
         Some(v) => match v.as_f64() {
-            Some(s) if (0.0..=max_s).contains(&s) => Ok((s * 1000.0).round() as u32),
+            Some(s) if (0.0..=max_s).contains(&s) => Ok(round(s * 1000.0) as u32),
             _ => Err(bad(key, "must be a number of seconds in range")),
         },
     }
 }
 
 fn valid_base_url(url: &str) -> bool {
-    let rest = if let Some(r) = url.strip_prefix("https://") {
-        r
+    let (rest, loopback_only) = if let Some(r) = url.strip_prefix("https://") {
+        (r, false)
     } else if let Some(r) = url.strip_prefix("http://") {
-        let host = r.split(['/', '?', '#']).next().unwrap_or("");
-        let host = match host.rfind(':') {
-            Some(i) if !host.ends_with(']') => &host[..i],
-            _ => host,
-        };
-        if !matches!(host, "localhost" | "127.0.0.1" | "[::1]") {
-            return false;
-        }
-        r
+        (r, true)
     } else {
         return false;
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    !host.is_empty() && !rest.contains(char::is_whitespace)
+    // Host and port, up to the first '/', '?' or '#' (no slicing: nothing here can panic).
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || rest.contains(char::is_whitespace) {
+        return false;
+    }
+    if !loopback_only {
+        return true;
+    }
+    let host = if authority.starts_with('[') {
+        authority.split_inclusive(']').next().unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
 }
 
 impl Config {
@@ -136,7 +142,7 @@ impl Config {
         let slot = match custom.get("attributeSlot") {
             None | Some(Value::Null) => DEFAULT_SLOT,
             Some(v) => match v.as_f64() {
-                Some(n) if n.fract() == 0.0 && (1.0..=10.0).contains(&n) => n as u8,
+                Some(n) if (1.0..=10.0).contains(&n) && is_whole(n) => n as u8,
                 _ => return Err(bad("attributeSlot", "must be an integer from 1 to 10")),
             },
         };

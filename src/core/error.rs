@@ -1,6 +1,7 @@
 //! One error type for the whole flow. It becomes a `JsError` (or a log line)
 //! only at the wasm boundary.
 
+use alloc::string::String;
 use core::fmt;
 
 /// Everything that can go wrong between a wrap-up and the MOS task.

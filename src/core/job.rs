@@ -15,6 +15,7 @@ use super::error::{Error, ErrorClass};
 use super::mos::MosSummary;
 use super::sid::{CallSid, TaskSid};
 use super::value::{Map, Value};
+use alloc::string::String;
 
 /// localStorage key prefix; bump the version when the shape changes.
 pub const STORAGE_PREFIX: &str = "mos-score:v1:job:";
@@ -255,7 +256,7 @@ impl PendingJob {
             return Err("attributes is not an object");
         }
         let attempt = n("attempt")?;
-        if attempt.fract() != 0.0 || !(0.0..1e6).contains(&attempt) {
+        if !(0.0..1e6).contains(&attempt) || !super::mos::is_whole(attempt) {
             return Err("bad attempt");
         }
         Ok(PendingJob {

@@ -2,6 +2,7 @@
 
 use super::error::Error;
 use super::value::{Map, Value};
+use alloc::string::String;
 
 /// Samples below this MOS count as poor.
 pub const POOR_MOS: f64 = 3.5;
@@ -44,14 +45,29 @@ fn is_mos(x: f64) -> bool {
     x.is_finite() && (1.0..=5.0).contains(&x)
 }
 
+/// Rounds half away from zero, like `f64::round`, without libm (the wasm is
+/// `no_std`). Only for values well inside the i64 range, as all ours are.
+pub fn round(x: f64) -> f64 {
+    if x >= 0.0 {
+        (x + 0.5) as i64 as f64
+    } else {
+        -((-x + 0.5) as i64 as f64)
+    }
+}
+
+/// True for a whole number (of a range the caller has already checked).
+pub fn is_whole(x: f64) -> bool {
+    x == x as i64 as f64
+}
+
 /// Rounds to 2 decimals (the one rounding rule of the plugin).
 pub fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+    round(x * 100.0) / 100.0
 }
 
 /// Formats a MOS as a string with exactly 2 decimals, e.g. `"4.30"`.
 pub fn format2(x: f64) -> String {
-    let cents = (x * 100.0).round() as u32;
+    let cents = round(x * 100.0) as u32;
     let frac = cents % 100;
     let mut s = String::new();
     super::error::push_u32(&mut s, cents / 100);
@@ -104,7 +120,7 @@ impl MosSummary {
                 "MOS summary lacks average, minimum, poorShare or samples".into(),
             ));
         };
-        if samples.fract() != 0.0 || !(1.0..=4e9).contains(&samples) {
+        if !(1.0..=4e9).contains(&samples) || !is_whole(samples) {
             return Err(Error::InvalidMos("samples is not a positive integer"));
         }
         let source = match v.get("source").and_then(Value::as_str) {
@@ -206,6 +222,16 @@ mod tests {
         }
         assert!(MosSummary::new(f64::NAN, 3.0, 0.0, 1, MosSource::Sdk).is_err());
         assert!(MosSummary::new(4.0, f64::INFINITY, 0.0, 1, MosSource::Sdk).is_err());
+    }
+
+    #[test]
+    fn rounding_matches_std() {
+        for x in [
+            0.0, 0.5, 1.5, 2.4999, 430.5, 431.49, -0.5, -2.5, 100_000.0, 3599.9995,
+        ] {
+            assert_eq!(round(x), x.round(), "{x}");
+        }
+        assert!(is_whole(5.0) && !is_whole(5.5) && is_whole(-3.0));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use super::error::Error;
 use super::sid::{CallSid, TaskSid};
 use super::value::Value;
+use alloc::{string::String, vec::Vec};
 
 /// One entry of `task.conference.participants` (Flex UI 2.x).
 #[derive(Debug, Clone, PartialEq, Default)]

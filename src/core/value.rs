@@ -1,6 +1,8 @@
 //! A small JSON value, so the core can merge task attributes without pulling
 //! serde_json into the wasm. Objects keep their key order.
 
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
+
 /// A JSON value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -49,19 +51,19 @@ impl Map {
 
     /// The object under `key`, created (or replacing a non-object) if needed.
     pub fn object_mut(&mut self, key: &str) -> &mut Map {
-        let idx = match self.0.iter().position(|(k, _)| k == key) {
-            Some(i) => {
-                if !matches!(self.0[i].1, Value::Obj(_)) {
-                    self.0[i].1 = Value::Obj(Map::new());
-                }
-                i
-            }
-            None => {
-                self.0.push((key.to_owned(), Value::Obj(Map::new())));
-                self.0.len() - 1
-            }
-        };
-        match &mut self.0[idx].1 {
+        if !self.0.iter().any(|(k, _)| k == key) {
+            self.0.push((key.to_owned(), Value::Obj(Map::new())));
+        }
+        let slot = self
+            .0
+            .iter_mut()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v)
+            .expect("the key was just ensured");
+        if !matches!(slot, Value::Obj(_)) {
+            *slot = Value::Obj(Map::new());
+        }
+        match slot {
             Value::Obj(m) => m,
             _ => unreachable!("just made an object"),
         }
