@@ -80,6 +80,13 @@ fn reqs(function: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// The `Attributes` of the first create_mos_score_task request, parsed.
+fn created_attributes() -> Value {
+    let create = &reqs("create_mos_score_task")[0];
+    serde_json::from_str(create["params"]["Attributes"].as_str().expect("Attributes"))
+        .expect("Attributes is JSON")
+}
+
 fn log_lines() -> Vec<(String, String)> {
     parse(logs())
         .as_array()
@@ -233,8 +240,7 @@ async fn voice_task_end_to_end() {
     assert_eq!(create["params"]["Token"], TOKEN);
     assert_eq!(create["params"]["OriginalTaskSid"], VOICE_SID);
     assert_eq!(create["params"]["AttributeSlot"], "5");
-    let attrs: Value =
-        serde_json::from_str(create["params"]["Attributes"].as_str().unwrap()).unwrap();
+    let attrs = created_attributes();
     let mut want = expected.clone();
     let conv = &mut want["conversations"];
     conv["conversation_attribute_5"] = json!("4.31");
@@ -374,12 +380,7 @@ async fn failed_link_is_logged_and_the_mos_task_still_links() {
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert_eq!(logged("warn", "setAttributes failed"), 1);
     assert_eq!(logged("warn", VOICE_SID), 1);
-    let attrs: Value = serde_json::from_str(
-        reqs("create_mos_score_task")[0]["params"]["Attributes"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let attrs = created_attributes();
     assert_eq!(attrs["conversations"]["conversation_id"], VOICE_SID);
 }
 
@@ -388,12 +389,7 @@ async fn configurable_slot() {
     let (manager, _plugin) = begin(json!({"attributeSlot": 8}));
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
-    let attrs: Value = serde_json::from_str(
-        reqs("create_mos_score_task")[0]["params"]["Attributes"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let attrs = created_attributes();
     assert_eq!(
         reqs("create_mos_score_task")[0]["params"]["AttributeSlot"],
         "8"
@@ -464,12 +460,7 @@ async fn not_ready_three_times_then_ready() {
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert_eq!(reqs("get_mos_score").len(), 4);
     assert_eq!(logged("info", "retry 3 in"), 1);
-    let attrs: Value = serde_json::from_str(
-        reqs("create_mos_score_task")[0]["params"]["Attributes"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let attrs = created_attributes();
     assert_eq!(attrs["conversations"]["conversation_attribute_5"], "3.90");
 }
 
@@ -544,12 +535,7 @@ async fn advanced_features_off_falls_back_to_the_sdk_mos() {
     );
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
-    let attrs: Value = serde_json::from_str(
-        reqs("create_mos_score_task")[0]["params"]["Attributes"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let attrs = created_attributes();
     assert_eq!(attrs["conversations"]["conversation_attribute_5"], "4.00");
     assert_eq!(
         attrs["mos_score"],
@@ -571,12 +557,7 @@ async fn sdk_source_skips_the_wait_and_insights() {
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert!(reqs("get_mos_score").is_empty());
-    let attrs: Value = serde_json::from_str(
-        reqs("create_mos_score_task")[0]["params"]["Attributes"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    let attrs = created_attributes();
     assert_eq!(attrs["conversations"]["conversation_attribute_5"], "4.25");
 }
 
