@@ -5,7 +5,7 @@
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { invoke, withFake, readFixture, VALID_TOKEN } = require('./support/harness');
+const { invoke, readFixture, VALID_TOKEN, scenario } = require('./support/harness');
 const { faults } = require('./support/fake-twilio');
 
 const TASK = 'WT' + '0123456789abcdef'.repeat(2);
@@ -19,15 +19,6 @@ function pluginAttributes(taskSid = TASK, conv = {}, extra = {}) {
     mos_score: summary,
     ...extra,
   });
-}
-
-async function scenario(options, fn) {
-  const w = await withFake(options);
-  try {
-    await fn(w);
-  } finally {
-    await w.close();
-  }
 }
 
 function create(w, event = {}, env = {}) {

@@ -6,21 +6,12 @@
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { invoke, withFake, readFixture, VALID_TOKEN } = require('./support/harness');
+const { invoke, readFixture, VALID_TOKEN, scenario } = require('./support/harness');
 const { faults } = require('./support/fake-twilio');
 const { fixture } = require('../../fixtures/metrics/generate');
 
 const expected = readFixture('expected.json');
 const CORS_DEFAULT = 'https://flex.twilio.com';
-
-async function scenario(options, fn) {
-  const w = await withFake(options);
-  try {
-    await fn(w);
-  } finally {
-    await w.close();
-  }
-}
 
 function call(w, event, env = {}) {
   return invoke('get_mos_score', { env: { ...w.env, ...env }, event: { Token: VALID_TOKEN, ...event } });

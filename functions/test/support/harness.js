@@ -94,4 +94,14 @@ function readFixture(name) {
   return JSON.parse(fs.readFileSync(path.join(FIXTURES_DIR, name), 'utf8'));
 }
 
-module.exports = { invoke, loadHandler, withFake, functionsMap, readFixture, VALID_TOKEN, FIXTURES_DIR, FUNCTIONS_DIR };
+/** Runs fn(w) against a fresh fake Twilio (withFake), always closing it. */
+async function scenario(options, fn) {
+  const w = await withFake(options);
+  try {
+    await fn(w);
+  } finally {
+    await w.close();
+  }
+}
+
+module.exports = { invoke, loadHandler, withFake, scenario, functionsMap, readFixture, VALID_TOKEN, FIXTURES_DIR, FUNCTIONS_DIR };
