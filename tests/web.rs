@@ -632,3 +632,14 @@ async fn resume_racing_a_live_timer_writes_once() {
     assert_eq!(reqs("create_mos_score_task").len(), 1);
     assert_eq!(reqs("get_mos_score").len(), 1);
 }
+
+#[wasm_bindgen_test]
+async fn sdk_source_without_samples_warns_and_sends_nothing() {
+    let (manager, plugin) = begin(json!({"source": "sdk"}));
+    emit_wrapup(&manager, &voice_task());
+    sleep(100).await;
+    assert!(reqs("").is_empty());
+    assert_eq!(plugin.pending(), 0);
+    assert_eq!(logged("warn", "no live MOS samples"), 1);
+    assert_eq!(logged("warn", VOICE_SID), 1);
+}
