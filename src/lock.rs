@@ -19,6 +19,33 @@ pub struct LockGuard {
     release: Option<Function>,
 }
 
+impl LockGuard {
+    /// Keeps the lock `ms` longer, then releases it. A tab that takes the lock
+    /// next must see this tab's last localStorage write, and Chromium hands
+    /// storage changes to other tabs asynchronously while a lock hand-over is
+    /// immediate; lingering covers that gap.
+    pub fn release_after(mut self, ms: u32) {
+        let Some(release) = self.release.take() else {
+            return;
+        };
+        // Called exactly once by setTimeout, so the closure frees itself.
+        let deferred = release.clone();
+        let later = Closure::once_into_js(move || {
+            let _ = deferred.call0(&JsValue::NULL);
+        });
+        if js::call(
+            &js_sys::global(),
+            "setTimeout",
+            &[&later, &JsValue::from(ms)],
+        )
+        .is_err()
+        {
+            // No timers: release now rather than never.
+            let _ = release.call0(&JsValue::NULL);
+        }
+    }
+}
+
 impl Drop for LockGuard {
     fn drop(&mut self) {
         if let Some(f) = self.release.take() {

@@ -21,6 +21,10 @@ use core::cell::{Cell, RefCell};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
+/// How long a finished job keeps its lock, so that another tab taking it next
+/// already sees the job removed from localStorage.
+const LOCK_LINGER_MS: u32 = 1_000;
+
 /// State shared by the listener, the timers and the running attempts.
 pub struct Inner {
     pub(crate) cfg: Config,
@@ -186,7 +190,7 @@ pub fn resume(inner: &Rc<Inner>) {
 
 /// One attempt at the job stored under `key`.
 async fn run(inner: Rc<Inner>, key: String) {
-    let _guard = match try_lock(&key).await {
+    let mut guard = match try_lock(&key).await {
         Lock::Held(g) => Some(g),
         Lock::Unsupported => None,
         Lock::Busy => {
@@ -272,6 +276,9 @@ async fn run(inner: Rc<Inner>, key: String) {
         match outcome {
             Ok(()) if job.state == JobState::Done => {
                 store::remove(&key);
+                if let Some(g) = guard.take() {
+                    g.release_after(LOCK_LINGER_MS);
+                }
                 return;
             }
             Ok(()) => continue,

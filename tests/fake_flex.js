@@ -127,3 +127,8 @@ export function logs() { return JSON.stringify(state.logs); }
 export function storageKeys() { return JSON.stringify(Object.keys(localStorage)); }
 export function storageSet(key, value) { localStorage.setItem(key, value); }
 export function storageGet(key) { return localStorage.getItem(key); }
+// Names of the Web Locks held in this origin right now (all tabs).
+export async function heldLocks() {
+  const state = await navigator.locks.query();
+  return JSON.stringify(state.held.map((l) => l.name));
+}

@@ -40,6 +40,15 @@ extern "C" {
     fn storage_keys() -> String;
     #[wasm_bindgen(js_name = storageSet)]
     fn storage_set(key: &str, value: &str);
+    #[wasm_bindgen(js_name = heldLocks)]
+    fn held_locks() -> js_sys::Promise;
+}
+
+async fn locks_held() -> Value {
+    let names = wasm_bindgen_futures::JsFuture::from(held_locks())
+        .await
+        .unwrap();
+    parse(names.as_string().unwrap())
 }
 
 const VOICE: &str = include_str!("../fixtures/tasks/voice_wrapup.json");
@@ -180,7 +189,10 @@ async fn invalid_config_logs_one_error_and_registers_nothing() {
 #[wasm_bindgen_test]
 async fn env_url_is_the_fallback_and_custom_data_overrides_it() {
     reset();
-    let manager = make_manager(&json!({"delaySeconds": 0.01}).to_string(), TOKEN);
+    let manager = make_manager(
+        &json!({"delaySeconds": 0.01, "retryBaseSeconds": 0.02}).to_string(),
+        TOKEN,
+    );
     let options = js_sys::Object::new();
     js_sys::Reflect::set(&options, &"functionsBaseUrl".into(), &backend_url().into()).unwrap();
     let plugin = start(JsValue::NULL, manager.clone(), options.into()).unwrap();
@@ -642,4 +654,18 @@ async fn sdk_source_without_samples_warns_and_sends_nothing() {
     assert_eq!(plugin.pending(), 0);
     assert_eq!(logged("warn", "no live MOS samples"), 1);
     assert_eq!(logged("warn", VOICE_SID), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_finished_job_keeps_its_lock_briefly_for_other_tabs() {
+    let (manager, _plugin) = begin(json!({}));
+    emit_wrapup(&manager, &voice_task());
+    until(|| logged("info", "written, MOS") == 1, "MOS task").await;
+    let key = format!("mos-score:v1:job:{VOICE_SID}");
+    // The job is gone from storage, but the lock lingers so that a tab taking
+    // it next sees the removal (storage reaches other tabs asynchronously).
+    assert_eq!(parse(storage_keys()), json!([]));
+    assert_eq!(locks_held().await, json!([key]));
+    sleep(1300).await;
+    assert_eq!(locks_held().await, json!([]));
 }
