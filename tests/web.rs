@@ -666,6 +666,12 @@ async fn a_finished_job_keeps_its_lock_briefly_for_other_tabs() {
     // it next sees the removal (storage reaches other tabs asynchronously).
     assert_eq!(parse(storage_keys()), json!([]));
     assert_eq!(locks_held().await, json!([key]));
-    sleep(1300).await;
-    assert_eq!(locks_held().await, json!([]));
+    // ...and is then released (polled: timers may be coarse on a busy machine).
+    for _ in 0..50 {
+        if locks_held().await == json!([]) {
+            return;
+        }
+        sleep(100).await;
+    }
+    panic!("the lock was never released");
 }
