@@ -17,9 +17,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WBG" ]; the
   say "cargo install wasm-bindgen-cli $WBG (a few minutes, once)"
   cargo install wasm-bindgen-cli --version "$WBG" --locked
 fi
+# Pinned: the version whose lock file resolves against the registry here.
+WASM_PACK=0.15.1
 if ! command -v wasm-pack >/dev/null; then
-  say "cargo install wasm-pack (a few minutes, once)"
-  cargo install wasm-pack --locked
+  say "cargo install wasm-pack $WASM_PACK (a few minutes, once)"
+  cargo install wasm-pack --version "$WASM_PACK" --locked
 fi
 
 # Debian Chromium + ChromeDriver for the browser tests (never a browser download)
