@@ -167,11 +167,6 @@ impl LiveMos {
         }
     }
 
-    /// Number of usable samples so far.
-    pub fn count(&self) -> u32 {
-        self.count
-    }
-
     /// The summary, once there is at least one sample.
     pub fn summary(&self) -> Option<MosSummary> {
         if self.count == 0 {
