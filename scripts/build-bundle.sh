@@ -5,34 +5,49 @@
 #   into js-shim/src/generated/ -> `flex-plugin build` (webpack 4).
 #
 # Env:
-#   FLEX_APP_FUNCTIONS_BASE_URL  baked-in Functions URL when js-shim/.env does
-#                                not set it (default http://localhost:3100, the
-#                                demo's twilio-run port). .env wins, as in Flex.
-#   MOS_PKG_DIR                  use an existing wasm-pack output dir instead of
-#                                running wasm-pack (default: build ./pkg).
-#   MOS_SKIP_NPM=1               do not check js-shim/node_modules.
+#   FLEX_APP_FUNCTIONS_BASE_URL  the deployed Functions' URL, baked into the
+#                                bundle. Required: set it in the environment or
+#                                in js-shim/.env (.env wins, as in Flex). There
+#                                is no default: a deploy build must never call
+#                                a developer's localhost.
+#   MOS_BUNDLE_OUT               a directory: move the bundle (and its
+#                                build-info.json) there instead of leaving it in
+#                                js-shim/build/, so a test or demo build (with
+#                                its own URL) can never be deployed by mistake.
+#                                The e2e suite and the demo use this.
 #   MOS_WASM_ENCODING            deflate (default) or base64: how the wasm is
 #                                inlined (see js-shim/scripts/inline-wasm.js).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/lib.sh"
-[ "${MOS_SKIP_NPM:-}" = 1 ] || ensure_npm build-bundle "$ROOT/js-shim"
+ensure_npm build-bundle "$ROOT/js-shim"
 SHIM="$ROOT/js-shim"
 GEN="$SHIM/src/generated"
 say() { printf '[build-bundle] %s\n' "$*"; }
 
+# 0. the Functions URL (before anything is built)
+ENV_URL=$(cd "$SHIM" && node -e '
+  const fs = require("fs");
+  if (fs.existsSync(".env")) process.stdout.write(require("dotenv").parse(fs.readFileSync(".env")).FLEX_APP_FUNCTIONS_BASE_URL || "");
+')
+if [ -z "$ENV_URL" ] && [ -z "${FLEX_APP_FUNCTIONS_BASE_URL:-}" ]; then
+  cat >&2 <<'MSG'
+[build-bundle] FLEX_APP_FUNCTIONS_BASE_URL is not set.
+  A deploy build bakes the URL of your deployed Functions into the plugin:
+    FLEX_APP_FUNCTIONS_BASE_URL=https://<your-service>.twil.io make bundle
+  (or put FLEX_APP_FUNCTIONS_BASE_URL=... in js-shim/.env). The demo and the
+  tests build their own bundle with their own URL (`make demo`, `make test-e2e`).
+MSG
+  exit 2
+fi
+
 
 # 1. wasm-pack (its own wasm-opt is disabled in Cargo.toml: it would download binaryen)
-if [ -n "${MOS_PKG_DIR:-}" ]; then
-  PKG=$MOS_PKG_DIR
-  say "using prebuilt wasm-pack output in $PKG"
-else
-  PKG="$ROOT/pkg"
-  # --no-default-features: the shipped wasm is no_std (see Cargo.toml [features]).
-  say "wasm-pack build --release (no_std)"
-  (cd "$ROOT" && wasm-pack --quiet build --release --target web --out-dir pkg --out-name flex_mos_score -- --no-default-features)
-fi
+PKG="$ROOT/pkg"
+# --no-default-features: the shipped wasm is no_std (see Cargo.toml [features]).
+say "wasm-pack build --release (no_std)"
+(cd "$ROOT" && wasm-pack --quiet build --release --target web --out-dir pkg --out-name flex_mos_score -- --no-default-features)
 for f in flex_mos_score.js flex_mos_score_bg.wasm; do
   [ -f "$PKG/$f" ] || { echo "missing $PKG/$f" >&2; exit 1; }
 done
@@ -54,7 +69,6 @@ cp "$PKG/flex_mos_score.js" "$GEN/flex_mos_score.js"
 node "$SHIM/scripts/inline-wasm.js" "$OPT" "$GEN/wasm-bytes.js" "${MOS_WASM_ENCODING:-deflate}"
 
 # 4. the Flex plugin build
-export FLEX_APP_FUNCTIONS_BASE_URL="${FLEX_APP_FUNCTIONS_BASE_URL:-http://localhost:3100}"
 say "flex-plugin build"
 (cd "$SHIM" && CI=true npx --no-install flex-plugin build > "$SHIM/build.log" 2>&1) || {
   cat "$SHIM/build.log" >&2; exit 1; }
@@ -70,6 +84,14 @@ BUNDLE="$SHIM/build/plugin-mos-score.js"
 ' "${MOS_WASM_ENCODING:-deflate}")
 [ -f "$BUNDLE" ] || { cat "$SHIM/build.log" >&2; echo "no $BUNDLE" >&2; exit 1; }
 grep -q 'import\.meta' "$BUNDLE" && { echo "bundle contains import.meta" >&2; exit 1; }
+
+if [ -n "${MOS_BUNDLE_OUT:-}" ]; then
+  mkdir -p "$MOS_BUNDLE_OUT"
+  mv "$BUNDLE" "$MOS_BUNDLE_OUT/plugin-mos-score.js"
+  cp "$GEN/build-info.json" "$MOS_BUNDLE_OUT/build-info.json"
+  rm -f "$BUNDLE.map"
+  BUNDLE="$MOS_BUNDLE_OUT/plugin-mos-score.js"
+fi
 
 size() { printf '%s bytes raw, %s bytes gzip -9' "$(wc -c < "$1")" "$(gzip -9c "$1" | wc -c)"; }
 say "wasm (after wasm-opt): $(size "$OPT")"

@@ -1,19 +1,20 @@
 'use strict';
 /**
- * Starts everything the plugin talks to, on loopback with free ports, and the
- * host page that plays Flex:
+ * Starts everything the plugin talks to, on loopback (OS-chosen ports), and
+ * the page server of the real Flex UI harness:
  *
- *   const stack = await startStack({ fixture: 'call_360.json' });
- *   stack.fake               // helper-1's fake Twilio (requests, tasks, addFailure, ...)
+ *   const stack = await startStack({ bundlePath });
+ *   stack.fake               // the fake Twilio (functions/test/support/fake-twilio.js)
  *   stack.fns                // the Functions under the real twilio-run
- *   stack.host               // the simulated Flex host page server (host.pageUrl(config))
- *   stack.functionsBaseUrl   // 'http://localhost:PORT' (the plugin accepts https or http://localhost)
- *   stack.call               // { callSid, items, expected } of the loaded metrics fixture
- *   stack.token              // a Flex token the fake's IAM calls valid
- *   stack.voiceTask()        // fixtures/tasks/voice_wrapup.json with its worker leg on the fixture call
+ *   stack.page               // the page server (stack.page.pageUrl(config))
+ *   stack.functionsBaseUrl   // 'http://localhost:PORT'
+ *   stack.agent              // { token, workerSid }: who is logged in to Flex
+ *   stack.call               // { fixture, callSid, items, expected } (expected from fixtures/metrics/expected.json)
+ *   stack.seedCall(spec)     // a new wrap-up: see below
  *   await stack.close();
  *
- * Reused by the e2e test, scripts/demo.sh and the benchmark.
+ * The agent's identity and what Twilio knows about a task live here only
+ * (seedCall), so a change in what the Functions check is a change here.
  */
 const fs = require('fs');
 const path = require('path');
@@ -22,34 +23,35 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const SUPPORT = path.join(ROOT, 'functions', 'test', 'support');
 const { startFakeTwilio, DEFAULTS } = require(path.join(SUPPORT, 'fake-twilio.js'));
 const { startFunctions } = require(path.join(SUPPORT, 'run-functions.js'));
-const { startHost } = require(path.join(__dirname, '..', 'host', 'server.js'));
+const { startPageServer } = require('./server');
 
 const FIXTURES = path.join(ROOT, 'fixtures');
-const TOKEN = DEFAULTS.validTokens[0];
+
+/** Who is logged in to Flex in every page: the token the fake's IAM accepts and the worker of the tasks. */
+const AGENT = { token: DEFAULTS.validTokens[0], workerSid: 'WK' + 'a'.repeat(32) };
 
 function readJson(...parts) {
   return JSON.parse(fs.readFileSync(path.join(FIXTURES, ...parts), 'utf8'));
 }
 
-/** A fixtures/tasks ITask whose worker leg is moved to `callSid`. */
-function taskOnCall(file, callSid) {
-  const task = readJson('tasks', file);
-  const conf = task.attributes && task.attributes.conference;
-  if (conf && conf.participants && callSid) conf.participants.worker = callSid;
-  if (task.conference && Array.isArray(task.conference.participants) && callSid) {
-    task.conference.participants.forEach((p) => {
-      if (p.participantType === 'worker' && p.isCurrentWorker) p.callSid = callSid;
-    });
-  }
-  return task;
+/** A fixture's metrics and the summary fixtures/metrics/generate.js wrote for it (expected.json). */
+function metricsFixture(file) {
+  const items = readJson('metrics', file);
+  const expected = readJson('metrics', 'expected.json')[file];
+  if (!expected) throw new Error(`fixtures/metrics/expected.json has no entry for ${file}: run node fixtures/metrics/generate.js`);
+  return { fixture: file, callSid: expected.callSid, items, expected };
+}
+
+let seq = 0;
+/** Distinct SIDs per wrap-up, so scenarios never share a task, a reservation or a call. */
+function sids(prefixHex) {
+  seq += 1;
+  const hex = (prefixHex + seq).toString(16).padStart(32, '0');
+  return { taskSid: `WT${hex}`, reservationSid: `WR${hex}`, callSid: `CA${hex}`, customerCallSid: `CA${'c'.repeat(16)}${hex.slice(16)}` };
 }
 
 async function startStack(options = {}) {
-  const fixture = options.fixture || 'call_360.json';
-  const items = readJson('metrics', fixture);
-  const expected = readJson('metrics', 'expected.json')[fixture] || null;
-  const callSid = (expected && expected.callSid) || (items[0] && items[0].call_sid);
-
+  const call = metricsFixture(options.fixture || 'call_360.json');
   const started = [];
   const close = async () => {
     for (const s of started.reverse()) {
@@ -61,21 +63,55 @@ async function startStack(options = {}) {
     }
   };
   try {
-    const fake = await startFakeTwilio({ host: '127.0.0.1', port: 0, metricsByCall: { [callSid]: items }, validTokens: [TOKEN] });
+    const fake = await startFakeTwilio({ host: '127.0.0.1', port: 0, metricsByCall: {}, validTokens: [AGENT.token] });
     started.push(fake);
-    const host = await startHost({ bundlePath: options.bundlePath });
-    started.push(host);
-    const fns = await startFunctions({ twilioUrl: fake.url, env: { ALLOWED_ORIGIN: host.url, ...(options.functionsEnv || {}) } });
+    const page = await startPageServer({ bundlePath: options.bundlePath });
+    started.push(page);
+    const fns = await startFunctions({ twilioUrl: fake.url, env: { ALLOWED_ORIGIN: page.url, ...(options.functionsEnv || {}) } });
     started.push(fns);
+
+    /**
+     * A voice wrap-up of AGENT, known to Twilio: the worker leg's metrics (the
+     * fixture's items re-keyed to the new call) served by the fake Twilio.
+     * Returns the task for the page (Harness.addTask): fixtures/tasks/voice_wrapup.json
+     * with new SIDs and its conference as raw TaskRouter legs.
+     *   kind: 'voice' (default) | 'chat' | 'transfer' (the task came back to the
+     *   same worker: an earlier worker leg of AGENT, `left`, on another call
+     *   with other metrics, then the current leg on the reservation).
+     */
+    function seedCall({ kind = 'voice', metrics = call.items } = {}) {
+      const s = sids(0xe2e00000);
+      if (kind === 'chat') {
+        const chat = readJson('tasks', 'chat_wrapup.json');
+        return { ...s, task: { taskSid: s.taskSid, reservationSid: s.reservationSid, taskChannelUniqueName: 'chat', attributes: chat.attributes } };
+      }
+      const fixture = readJson('tasks', 'voice_wrapup.json');
+      const attributes = fixture.attributes;
+      attributes.call_sid = s.customerCallSid;
+      attributes.conference.participants = { customer: s.customerCallSid, worker: s.callSid };
+      fake.metricsByCall[s.callSid] = metrics.map((i) => ({ ...i, call_sid: s.callSid }));
+      const legs = [{ type: 'customer', callSid: s.customerCallSid, status: 'left' }];
+      const out = { ...s };
+      if (kind === 'transfer') {
+        // The first time the task reached AGENT: another reservation, another call, other metrics.
+        const earlier = sids(0xe2e80000);
+        fake.metricsByCall[earlier.callSid] = metricsFixture('call_60.json').items.map((i) => ({ ...i, call_sid: earlier.callSid }));
+        legs.push({ type: 'agent', callSid: earlier.callSid, workerSid: AGENT.workerSid, reservationSid: earlier.reservationSid, status: 'left' });
+        out.earlierCallSid = earlier.callSid;
+      }
+      legs.push({ type: 'agent', callSid: s.callSid, workerSid: AGENT.workerSid, reservationSid: s.reservationSid, status: 'joined' });
+      out.task = { taskSid: s.taskSid, reservationSid: s.reservationSid, taskChannelUniqueName: 'voice', queueName: fixture.queueName, attributes, legs };
+      return out;
+    }
+
     return {
       fake,
-      host,
       fns,
-      token: TOKEN,
+      page,
+      agent: AGENT,
       functionsBaseUrl: `http://localhost:${fns.port}`,
-      call: { fixture, callSid, items, expected },
-      voiceTask: () => taskOnCall('voice_wrapup.json', callSid),
-      chatTask: () => readJson('tasks', 'chat_wrapup.json'),
+      call,
+      seedCall,
       close,
     };
   } catch (e) {
@@ -84,26 +120,15 @@ async function startStack(options = {}) {
   }
 }
 
-/**
- * The get_mos_score summary of a metrics fixture, computed here from the raw
- * items (not by the Functions): usable samples are sdk_edge items whose
- * sdk_edge.interval.mos.value is a finite number in [1, 5].
- */
-function summarise(items) {
-  const mos = items
-    .filter((i) => i.edge === 'sdk_edge' && i.sdk_edge && i.sdk_edge.interval && i.sdk_edge.interval.mos)
-    .map((i) => i.sdk_edge.interval.mos.value)
-    .filter((v) => typeof v === 'number' && Number.isFinite(v) && v >= 1 && v <= 5);
-  // Sum in integer hundredths to avoid float drift, round half up.
-  const hundredths = mos.map((v) => Math.round(v * 100));
-  const sum = hundredths.reduce((a, b) => a + b, 0);
-  const avgHundredths = Math.floor((sum * 2 + mos.length) / (2 * mos.length));
-  return {
-    samples: mos.length,
-    average: avgHundredths / 100,
-    minimum: Math.min(...mos),
-    poorShare: mos.filter((v) => v < 3.5).length / mos.length,
-  };
+/** The fake Twilio's MOS tasks for an original task (the Function's top-level mos_score_for). */
+function mosTasksFor(fake, taskSid) {
+  return [...fake.tasks.values()].filter((t) => {
+    try {
+      return JSON.parse(t.attributes).mos_score_for === taskSid;
+    } catch (e) {
+      return false;
+    }
+  });
 }
 
-module.exports = { startStack, summarise, taskOnCall, readJson, TOKEN, ROOT };
+module.exports = { startStack, mosTasksFor, metricsFixture, readJson, AGENT, ROOT };
