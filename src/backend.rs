@@ -1,11 +1,10 @@
 //! The two Functions, called with form-encoded POSTs (no CORS preflight).
 
-use crate::core::error::{push_u32, Error};
-use crate::core::mos::MosSummary;
-use crate::core::sid::{CallSid, TaskSid};
-use crate::core::value::Value;
+use crate::domain::error::{push_u32, Error};
+use crate::domain::mos::MosSummary;
+use crate::domain::sid::{CallSid, TaskSid};
+use crate::domain::value::Value;
 use crate::js;
-use alloc::{borrow::ToOwned, string::String};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};

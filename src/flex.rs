@@ -1,12 +1,11 @@
 //! The Flex side: reading an ITask, `setAttributes`, the token, and the
 //! `taskWrapup` listener handle.
 
-use crate::core::error::Error;
-use crate::core::sid::TaskSid;
-use crate::core::task::{Participant, WrapupTask};
-use crate::core::value::Value;
+use crate::domain::error::Error;
+use crate::domain::sid::TaskSid;
+use crate::domain::task::{Participant, WrapupTask};
+use crate::domain::value::Value;
 use crate::js;
-use alloc::{string::String, vec::Vec};
 use js_sys::{Array, Promise};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -45,7 +44,7 @@ pub fn read_task(task: &JsValue) -> Result<WrapupTask, Error> {
 pub fn set_attributes(
     task: &JsValue,
     attrs: &Value,
-) -> impl core::future::Future<Output = Result<(), Error>> {
+) -> impl std::future::Future<Output = Result<(), Error>> {
     let started = js::call(task, "setAttributes", &[&js::from_value(attrs)]);
     async move {
         let ret = started.map_err(|e| Error::SetAttributes(js::describe(&e)))?;

@@ -1,7 +1,6 @@
 //! JsValue ⇄ core `Value`, and small Reflect helpers.
 
-use crate::core::value::{Map, Value};
-use alloc::{borrow::ToOwned, string::String};
+use crate::domain::value::{Map, Value};
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 

@@ -1,18 +1,16 @@
 //! Cross-tab mutual exclusion with the Web Locks API (`navigator.locks`).
 
 use crate::js;
-use crate::single::SingleThread;
-use core::cell::OnceCell;
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
-/// One shared rejection handler. A `once_into_js` closure per request would
-/// leak whenever the promise resolves (it is then never called).
-static IGNORE: SingleThread<OnceCell<Handler>> = SingleThread(OnceCell::new());
-
-type Handler = Closure<dyn FnMut(JsValue)>;
+thread_local! {
+    /// One shared rejection handler. A `once_into_js` closure per request would
+    /// leak whenever the promise resolves (it is then never called).
+    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
+}
 
 /// Held lock; dropping it releases the lock.
 pub struct LockGuard {
@@ -92,8 +90,9 @@ pub async fn try_lock(name: &str) -> Lock {
     match js::call(&locks, "request", &[&JsValue::from_str(name), &opts, &cb]) {
         Ok(p) => {
             // Swallow a rejection so it never surfaces as unhandled.
-            let ignore = IGNORE.0.get_or_init(|| Closure::new(|_: JsValue| {}));
-            let _ = js::call(&p, "catch", &[ignore.as_ref()]);
+            IGNORE.with(|ignore| {
+                let _ = js::call(&p, "catch", &[ignore.as_ref()]);
+            });
         }
         Err(_) => return Lock::Unsupported,
     }

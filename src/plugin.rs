@@ -1,23 +1,20 @@
 //! The running plugin: wrap-up handling and the per-task jobs.
 
 use crate::backend;
-use crate::core::attributes::{link_conversation, mos_task_attributes};
-use crate::core::config::Config;
-use crate::core::error::Error;
-use crate::core::job::{Decision, JobState, PendingJob, Step};
-use crate::core::mos::format2;
-use crate::core::task::Plan;
+use crate::domain::attributes::{link_conversation, mos_task_attributes};
+use crate::domain::config::Config;
+use crate::domain::error::Error;
+use crate::domain::job::{Decision, JobState, PendingJob, Step};
+use crate::domain::mos::format2;
+use crate::domain::task::Plan;
 use crate::flex;
 use crate::lock::{try_lock, Lock};
 use crate::log::Logger;
 use crate::sdk::SdkTap;
 use crate::store;
-use crate::timer::Timeout;
-use alloc::borrow::ToOwned;
-use alloc::rc::Rc;
-use alloc::string::String;
-use alloc::vec::Vec;
-use core::cell::{Cell, RefCell};
+use gloo_timers::callback::Timeout;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::spawn_local;
 
@@ -26,7 +23,7 @@ use wasm_bindgen_futures::spawn_local;
 const LOCK_LINGER_MS: u32 = 1_000;
 
 /// State shared by the listener, the timers and the running attempts.
-pub struct Inner {
+pub struct PluginState {
     pub(crate) cfg: Config,
     pub(crate) log: Logger,
     manager: JsValue,
@@ -44,9 +41,9 @@ fn seed() -> u32 {
     (js_sys::Math::random() * f64::from(u32::MAX)) as u32
 }
 
-impl Inner {
-    pub(crate) fn new(cfg: Config, manager: JsValue) -> Rc<Inner> {
-        Rc::new(Inner {
+impl PluginState {
+    pub(crate) fn new(cfg: Config, manager: JsValue) -> Rc<PluginState> {
+        Rc::new(PluginState {
             log: Logger(cfg.log_level),
             cfg,
             manager,
@@ -71,7 +68,7 @@ impl Inner {
 }
 
 /// Arms (or re-arms) the timer of the job stored under `key`.
-fn arm(inner: &Rc<Inner>, key: String, at: f64) {
+fn arm(inner: &Rc<PluginState>, key: String, at: f64) {
     if inner.stopped.get() {
         return;
     }
@@ -89,8 +86,21 @@ fn arm(inner: &Rc<Inner>, key: String, at: f64) {
     timers.push((key, timeout));
 }
 
+/// Registers the plugin's listeners on `manager.events`; dropping them
+/// detaches them.
+pub fn listen(state: &Rc<PluginState>, events: &JsValue) -> Result<Vec<flex::Listener>, JsValue> {
+    *state.sdk.borrow_mut() = Some(SdkTap::new(&state.manager));
+    let weak = Rc::downgrade(state);
+    let wrapup = flex::Listener::new(events, "taskWrapup", move |task| {
+        if let Some(state) = weak.upgrade() {
+            on_wrapup(&state, &task);
+        }
+    })?;
+    Ok(vec![wrapup])
+}
+
 /// Handles one `taskWrapup` event. Never throws.
-pub fn on_wrapup(inner: &Rc<Inner>, task: &JsValue) {
+pub fn on_wrapup(inner: &Rc<PluginState>, task: &JsValue) {
     let log = inner.log;
     let wrapup = match flex::read_task(task) {
         Ok(t) => t,
@@ -125,7 +135,7 @@ pub fn on_wrapup(inner: &Rc<Inner>, task: &JsValue) {
         .and_then(|t| t.live(call.as_str()))
         .and_then(|l| l.summary());
     let job = PendingJob::new(sid.clone(), call, linked, now(), &inner.cfg, live);
-    if job.summary.is_none() && inner.cfg.source == crate::core::config::Source::Sdk {
+    if job.summary.is_none() && inner.cfg.source == crate::domain::config::Source::Sdk {
         log.warn(
             tag,
             "source is \"sdk\" but no live MOS samples were seen for this call",
@@ -159,7 +169,7 @@ pub fn on_wrapup(inner: &Rc<Inner>, task: &JsValue) {
 }
 
 /// Resumes every stored job (plugin start).
-pub fn resume(inner: &Rc<Inner>) {
+pub fn resume(inner: &Rc<PluginState>) {
     let t = now();
     for key in store::keys() {
         match store::load(&key) {
@@ -189,7 +199,7 @@ pub fn resume(inner: &Rc<Inner>) {
 }
 
 /// One attempt at the job stored under `key`.
-async fn run(inner: Rc<Inner>, key: String) {
+async fn run(inner: Rc<PluginState>, key: String) {
     let mut guard = match try_lock(&key).await {
         Lock::Held(g) => Some(g),
         Lock::Unsupported => None,
@@ -292,7 +302,7 @@ async fn run(inner: Rc<Inner>, key: String) {
 }
 
 /// Applies the retry policy; true when the loop should go on right away.
-fn retry_or_stop(inner: &Rc<Inner>, job: &mut PendingJob, key: &str, e: Error) -> bool {
+fn retry_or_stop(inner: &Rc<PluginState>, job: &mut PendingJob, key: &str, e: Error) -> bool {
     let tag = job.task_sid.as_str().to_owned();
     let tag = Some(tag.as_str());
     let msg = e.message();
@@ -301,7 +311,7 @@ fn retry_or_stop(inner: &Rc<Inner>, job: &mut PendingJob, key: &str, e: Error) -
             store::save(job);
             let mut line = msg;
             line.push_str("; retry ");
-            crate::core::error::push_u32(&mut line, job.attempt);
+            crate::domain::error::push_u32(&mut line, job.attempt);
             line.push_str(" in ");
             line.push_str(&format2((at - now()).max(0.0) / 1000.0));
             line.push_str(" s");

@@ -2,13 +2,11 @@
 //! emits `incoming` calls, and each call emits a `sample` every second with
 //! `sample.mos`. Only a bounded summary per call is kept.
 
-use crate::core::mos::LiveMos;
+use crate::domain::mos::LiveMos;
 use crate::flex::Listener;
 use crate::js;
-use alloc::rc::Rc;
-use alloc::string::String;
-use alloc::vec::Vec;
-use core::cell::RefCell;
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
 /// Calls remembered at once; the oldest is forgotten first.

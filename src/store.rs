@@ -2,18 +2,16 @@
 //! Where localStorage is unavailable (blocked, private mode quota), jobs live
 //! in memory for the life of the page instead.
 
-use crate::core::job::{PendingJob, STORAGE_PREFIX};
+use crate::domain::job::{PendingJob, STORAGE_PREFIX};
 use crate::js;
-use crate::single::SingleThread;
-use alloc::string::String;
-use alloc::vec::Vec;
-use core::cell::RefCell;
+use std::cell::RefCell;
 use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
-/// Jobs kept here when localStorage refuses them (key, JSON).
-static MEMORY: SingleThread<RefCell<Vec<(String, String)>>> =
-    SingleThread(RefCell::new(Vec::new()));
+thread_local! {
+    /// Jobs kept here when localStorage refuses them (key, JSON).
+    static MEMORY: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+}
 
 fn storage() -> Option<Storage> {
     js::get(&js_sys::global(), "localStorage")
@@ -25,12 +23,12 @@ fn get(key: &str) -> Option<String> {
     storage()
         .and_then(|s| s.get_item(key).ok().flatten())
         .or_else(|| {
-            MEMORY
-                .0
-                .borrow()
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
+            MEMORY.with(|m| {
+                m.borrow()
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+            })
         })
 }
 
@@ -43,9 +41,11 @@ pub fn save(job: &PendingJob) -> bool {
             return true;
         }
     }
-    let mut memory = MEMORY.0.borrow_mut();
-    memory.retain(|(k, _)| *k != key);
-    memory.push((key, text));
+    MEMORY.with(|m| {
+        let mut memory = m.borrow_mut();
+        memory.retain(|(k, _)| *k != key);
+        memory.push((key, text));
+    });
     false
 }
 
@@ -54,7 +54,7 @@ pub fn remove(key: &str) {
     if let Some(s) = storage() {
         let _ = s.remove_item(key);
     }
-    MEMORY.0.borrow_mut().retain(|(k, _)| k != key);
+    MEMORY.with(|m| m.borrow_mut().retain(|(k, _)| k != key));
 }
 
 /// Loads the job stored under `key`: `None` when absent, `Some(Err)` when corrupted.
@@ -76,6 +76,6 @@ pub fn keys() -> Vec<String> {
             .collect(),
         None => Vec::new(),
     };
-    keys.extend(MEMORY.0.borrow().iter().map(|(k, _)| k.clone()));
+    MEMORY.with(|m| keys.extend(m.borrow().iter().map(|(k, _)| k.clone())));
     keys
 }

@@ -132,3 +132,12 @@ export async function heldLocks() {
   const state = await navigator.locks.query();
   return JSON.stringify(state.held.map((l) => l.name));
 }
+
+/** Five forced full GCs with a macrotask between each, so finalizers run. */
+export async function forceGc() {
+  if (typeof globalThis.gc !== 'function') throw new Error('no gc(): start Chromium with --js-flags=--expose-gc');
+  for (let i = 0; i < 5; i += 1) {
+    globalThis.gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -2,7 +2,7 @@
 //! (tests/fake_flex.js) with a scripted Functions backend.
 #![cfg(target_arch = "wasm32")]
 
-use flex_mos_score::{start, Plugin};
+use flex_mos_score::{active, pending, start, stop};
 use gloo_timers::future::TimeoutFuture;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
@@ -42,6 +42,15 @@ extern "C" {
     fn storage_set(key: &str, value: &str);
     #[wasm_bindgen(js_name = heldLocks)]
     fn held_locks() -> js_sys::Promise;
+    #[wasm_bindgen(js_name = forceGc)]
+    fn force_gc_promise() -> js_sys::Promise;
+}
+
+/// Five full GCs, letting FinalizationRegistry callbacks run in between.
+async fn force_gc() {
+    wasm_bindgen_futures::JsFuture::from(force_gc_promise())
+        .await
+        .expect("window.gc: Chromium must run with --js-flags=--expose-gc (webdriver.json)");
 }
 
 async fn locks_held() -> Value {
@@ -71,11 +80,12 @@ fn config(extra: Value) -> String {
     c.to_string()
 }
 
-fn begin(extra: Value) -> (JsValue, Plugin) {
+/// A fresh page state and a started plugin (which replaces any running one).
+fn begin(extra: Value) -> JsValue {
     reset();
     let manager = make_manager(&config(extra), TOKEN);
-    let plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).expect("start");
-    (manager, plugin)
+    assert!(start(JsValue::NULL, manager.clone(), JsValue::NULL).expect("start"));
+    manager
 }
 
 fn parse(s: String) -> Value {
@@ -149,19 +159,43 @@ fn voice_task() -> JsValue {
 
 #[wasm_bindgen_test]
 async fn start_registers_one_listener_and_stop_detaches_it() {
-    let (manager, mut plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     assert_eq!(listener_count(&manager), 1);
-    assert!(plugin.active());
-    plugin.stop();
+    assert!(active());
+    stop();
     assert_eq!(listener_count(&manager), 0);
-    assert!(!plugin.active());
+    assert!(!active());
 }
 
 #[wasm_bindgen_test]
-async fn dropping_the_handle_detaches_too() {
-    let (manager, plugin) = begin(json!({}));
-    drop(plugin);
-    assert_eq!(listener_count(&manager), 0);
+async fn survives_garbage_collection_with_no_js_reference() {
+    // Flex's loader keeps no plugin instance after init: nothing on the JS
+    // side holds the plugin, and forced GCs must not stop it (issue #9).
+    let manager = begin(json!({}));
+    force_gc().await;
+    assert_eq!(listener_count(&manager), 1);
+    emit_wrapup(&manager, &voice_task());
+    force_gc().await;
+    until(
+        || reqs("create_mos_score_task").len() == 1,
+        "MOS task after GC",
+    )
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn a_second_start_replaces_the_first() {
+    let manager = begin(json!({"delaySeconds": 0.1}));
+    emit_wrapup(&manager, &voice_task());
+    assert_eq!(pending(), 1);
+    // A second Plugins.init (or a re-deploy without a reload).
+    assert!(start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap());
+    assert_eq!(listener_count(&manager), 1);
+    assert_eq!(pending(), 1, "the stored job is resumed once");
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    sleep(300).await;
+    assert_eq!(reqs("create_mos_score_task").len(), 1);
+    assert_eq!(reqs("get_mos_score").len(), 1);
 }
 
 #[wasm_bindgen_test]
@@ -174,8 +208,8 @@ async fn invalid_config_logs_one_error_and_registers_nothing() {
     ] {
         reset();
         let manager = make_manager(&config(bad.clone()), TOKEN);
-        let plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).expect("no throw");
-        assert!(!plugin.active(), "{bad}");
+        assert!(!start(JsValue::NULL, manager.clone(), JsValue::NULL).expect("no throw"));
+        assert!(!active(), "{bad}");
         assert_eq!(listener_count(&manager), 0, "{bad}");
         let errors: Vec<_> = log_lines()
             .into_iter()
@@ -195,8 +229,7 @@ async fn env_url_is_the_fallback_and_custom_data_overrides_it() {
     );
     let options = js_sys::Object::new();
     js_sys::Reflect::set(&options, &"functionsBaseUrl".into(), &backend_url().into()).unwrap();
-    let plugin = start(JsValue::NULL, manager.clone(), options.into()).unwrap();
-    assert!(plugin.active());
+    assert!(start(JsValue::NULL, manager.clone(), options.into()).unwrap());
     emit_wrapup(&manager, &voice_task());
     until(
         || reqs("create_mos_score_task").len() == 1,
@@ -208,9 +241,7 @@ async fn env_url_is_the_fallback_and_custom_data_overrides_it() {
 #[wasm_bindgen_test]
 async fn start_without_a_manager_is_a_clear_error() {
     reset();
-    let err = start(JsValue::NULL, JsValue::NULL, JsValue::NULL)
-        .err()
-        .expect("error");
+    let err = start(JsValue::NULL, JsValue::NULL, JsValue::NULL).expect_err("error");
     let msg: JsValue = err.into();
     let msg = js_sys::Reflect::get(&msg, &"message".into())
         .unwrap()
@@ -224,7 +255,7 @@ async fn start_without_a_manager_is_a_clear_error() {
 
 #[wasm_bindgen_test]
 async fn voice_task_end_to_end() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     emit_wrapup(&manager, &voice_task());
 
     // The link is written at once, on the task SID (not the reservation SID),
@@ -274,13 +305,13 @@ async fn voice_task_end_to_end() {
 
 #[wasm_bindgen_test]
 async fn chat_task_is_skipped_quietly() {
-    let (manager, plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     emit_wrapup(&manager, &make_task(CHAT, ""));
     sleep(150).await;
     assert!(reqs("").is_empty());
     assert_eq!(parse(set_attributes_calls()), json!([]));
     assert_eq!(logged("debug", "not a voice task"), 1);
-    assert_eq!(plugin.pending(), 0);
+    assert_eq!(pending(), 0);
     // A voice task without any conference is skipped too.
     emit_wrapup(
         &manager,
@@ -293,7 +324,7 @@ async fn chat_task_is_skipped_quietly() {
 
 #[wasm_bindgen_test]
 async fn transfer_uses_the_current_workers_leg() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     emit_wrapup(&manager, &make_task(TRANSFER, ""));
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert_eq!(
@@ -304,7 +335,7 @@ async fn transfer_uses_the_current_workers_leg() {
 
 #[wasm_bindgen_test]
 async fn missing_or_invalid_call_sid_warns_and_stops() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     let bad = r#"{"conference":{"participants":[{"participantType":"worker","isCurrentWorker":true,"callSid":"CA-not-a-sid"}]},
                  "attributes":{"conference":{"participants":{"worker":"CAshort"}}}}"#;
     emit_wrapup(&manager, &make_task(VOICE, bad));
@@ -319,7 +350,7 @@ async fn missing_or_invalid_call_sid_warns_and_stops() {
 
 #[wasm_bindgen_test]
 async fn backend_500_is_logged_once_and_creates_nothing() {
-    let (manager, _plugin) = begin(json!({"deadlineSeconds": 0}));
+    let manager = begin(json!({"deadlineSeconds": 0}));
     script(
         "get_mos_score",
         r#"[{"status":500,"body":{"error":{"code":"internal_error","message":"boom"}}}]"#,
@@ -347,7 +378,7 @@ async fn backend_500_is_logged_once_and_creates_nothing() {
 
 #[wasm_bindgen_test]
 async fn non_json_body_is_a_clear_error() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     script(
         "get_mos_score",
         r#"[{"status":200,"text":"<html>Hello</html>"}]"#,
@@ -360,7 +391,7 @@ async fn non_json_body_is_a_clear_error() {
 
 #[wasm_bindgen_test]
 async fn two_wrapups_in_parallel_are_independent() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     emit_wrapup(&manager, &voice_task());
     emit_wrapup(&manager, &make_task(TRANSFER, ""));
     until(|| reqs("create_mos_score_task").len() == 2, "two MOS tasks").await;
@@ -375,10 +406,10 @@ async fn two_wrapups_in_parallel_are_independent() {
 
 #[wasm_bindgen_test]
 async fn stop_during_the_wait_sends_nothing() {
-    let (manager, mut plugin) = begin(json!({"delaySeconds": 0.1}));
+    let manager = begin(json!({"delaySeconds": 0.1}));
     emit_wrapup(&manager, &voice_task());
-    assert_eq!(plugin.pending(), 1);
-    plugin.stop();
+    assert_eq!(pending(), 1);
+    stop();
     sleep(250).await;
     assert!(reqs("").is_empty());
     // ...but the job is kept for the next start.
@@ -387,7 +418,7 @@ async fn stop_during_the_wait_sends_nothing() {
 
 #[wasm_bindgen_test]
 async fn failed_link_is_logged_and_the_mos_task_still_links() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     emit_wrapup(&manager, &make_task(VOICE, r#"{"failSetAttributes":true}"#));
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert_eq!(logged("warn", "setAttributes failed"), 1);
@@ -398,7 +429,7 @@ async fn failed_link_is_logged_and_the_mos_task_still_links() {
 
 #[wasm_bindgen_test]
 async fn configurable_slot() {
-    let (manager, _plugin) = begin(json!({"attributeSlot": 8}));
+    let manager = begin(json!({"attributeSlot": 8}));
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     let attrs = created_attributes();
@@ -417,12 +448,12 @@ async fn configurable_slot() {
 
 #[wasm_bindgen_test]
 async fn reload_mid_wait_resumes_once() {
-    let (manager, mut first) = begin(json!({"delaySeconds": 0.6}));
+    let manager = begin(json!({"delaySeconds": 0.6}));
     emit_wrapup(&manager, &voice_task());
     sleep(50).await;
-    first.stop(); // the tab reloads
-    let second = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
-    assert_eq!(second.pending(), 1, "the stored job is resumed");
+    stop(); // the tab reloads
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    assert_eq!(pending(), 1, "the stored job is resumed");
     sleep(60).await;
     assert!(reqs("").is_empty(), "the remaining delay is honoured");
     until(
@@ -437,34 +468,18 @@ async fn reload_mid_wait_resumes_once() {
 
 #[wasm_bindgen_test]
 async fn reload_after_the_due_time_runs_at_once() {
-    let (manager, mut first) = begin(json!({"delaySeconds": 0.05}));
+    let manager = begin(json!({"delaySeconds": 0.05}));
     emit_wrapup(&manager, &voice_task());
-    first.stop();
+    stop();
     sleep(120).await; // closed past the due time
     assert!(reqs("").is_empty());
-    let _second = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
-}
-
-#[wasm_bindgen_test]
-async fn two_plugin_instances_write_once() {
-    let (manager, _a) = begin(json!({}));
-    let _b = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
-    assert_eq!(listener_count(&manager), 2);
-    emit_wrapup(&manager, &voice_task());
-    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
-    sleep(300).await;
-    assert_eq!(
-        reqs("create_mos_score_task").len(),
-        1,
-        "exactly one create request"
-    );
-    assert_eq!(reqs("get_mos_score").len(), 1);
 }
 
 #[wasm_bindgen_test]
 async fn not_ready_three_times_then_ready() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     let nr = r#"{"status":404,"body":{"error":{"code":"not_ready","message":"no samples yet"}}}"#;
     let ok = r#"{"status":200,"body":{"average":3.9,"minimum":3.1,"poorShare":0.2,"samples":42,"source":"voice-insights"}}"#;
     script("get_mos_score", &format!("[{nr},{nr},{nr},{ok}]"));
@@ -478,7 +493,7 @@ async fn not_ready_three_times_then_ready() {
 
 #[wasm_bindgen_test]
 async fn rate_limit_then_success() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     script(
         "get_mos_score",
         r#"[{"status":429,"body":{"error":{"code":"rate_limited","message":"slow down"}}},{"status":200,"body":{"average":4.0,"minimum":4.0,"poorShare":0,"samples":1}}]"#,
@@ -503,7 +518,7 @@ async fn rate_limit_then_success() {
 
 #[wasm_bindgen_test]
 async fn backend_down_then_up() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     script(
         "get_mos_score",
         r#"[{"network":true},{"network":true},{"status":200,"body":{"average":4.5,"minimum":4.1,"poorShare":0,"samples":9}}]"#,
@@ -516,7 +531,7 @@ async fn backend_down_then_up() {
 
 #[wasm_bindgen_test]
 async fn expired_token_then_refreshed() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     script(
         "get_mos_score",
         r#"[{"status":403,"body":{"error":{"code":"invalid_token","message":"Unauthorized: token expired"}}},{"status":200,"body":{"average":4.2,"minimum":3.9,"poorShare":0,"samples":12}}]"#,
@@ -539,7 +554,7 @@ async fn advanced_features_off_falls_back_to_the_sdk_mos() {
     reset();
     let manager = make_manager(&config(json!({})), TOKEN);
     let device = add_voice_client(&manager);
-    let _plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
     sdk_call(&device, WORKER_LEG, vec![4.4, 4.2, 3.0, 4.4, f64::NAN]);
     script(
         "get_mos_score",
@@ -564,7 +579,7 @@ async fn sdk_source_skips_the_wait_and_insights() {
         TOKEN,
     );
     let device = add_voice_client(&manager);
-    let _plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
     sdk_call(&device, WORKER_LEG, vec![4.0, 4.5]);
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
@@ -586,8 +601,8 @@ async fn corrupted_storage_never_breaks_start() {
     );
     storage_set("someone-else", "keep me");
     let manager = make_manager(&config(json!({})), TOKEN);
-    let plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
-    assert!(plugin.active());
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    assert!(active());
     assert_eq!(logged("warn", "corrupted stored job"), 2);
     assert_eq!(parse(storage_keys()), json!(["someone-else"]));
     emit_wrapup(&manager, &voice_task());
@@ -603,8 +618,8 @@ async fn jobs_older_than_a_day_expire_with_a_log_line() {
         "attempt":0,"state":"scheduled","summary":null,"live":null});
     storage_set(&format!("mos-score:v1:job:{VOICE_SID}"), &job.to_string());
     let manager = make_manager(&config(json!({})), TOKEN);
-    let plugin = start(JsValue::NULL, manager, JsValue::NULL).unwrap();
-    assert_eq!(plugin.pending(), 0);
+    start(JsValue::NULL, manager, JsValue::NULL).unwrap();
+    assert_eq!(pending(), 0);
     assert_eq!(logged("warn", "older than 24 h"), 1);
     sleep(50).await;
     assert!(reqs("").is_empty());
@@ -621,7 +636,7 @@ async fn token_falls_back_to_the_store() {
         &JsValue::UNDEFINED,
     )
     .unwrap();
-    let _plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert_eq!(
@@ -631,34 +646,19 @@ async fn token_falls_back_to_the_store() {
 }
 
 #[wasm_bindgen_test]
-async fn resume_racing_a_live_timer_writes_once() {
-    let (manager, _live) = begin(json!({"delaySeconds": 0.1}));
-    emit_wrapup(&manager, &voice_task());
-    // A second instance starts (another tab loading) while the first one's
-    // timer is armed; it resumes the same stored job.
-    let other = make_manager(&config(json!({"delaySeconds": 0.1})), TOKEN);
-    let resumed = start(JsValue::NULL, other, JsValue::NULL).unwrap();
-    assert_eq!(resumed.pending(), 1);
-    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
-    sleep(300).await;
-    assert_eq!(reqs("create_mos_score_task").len(), 1);
-    assert_eq!(reqs("get_mos_score").len(), 1);
-}
-
-#[wasm_bindgen_test]
 async fn sdk_source_without_samples_warns_and_sends_nothing() {
-    let (manager, plugin) = begin(json!({"source": "sdk"}));
+    let manager = begin(json!({"source": "sdk"}));
     emit_wrapup(&manager, &voice_task());
     sleep(100).await;
     assert!(reqs("").is_empty());
-    assert_eq!(plugin.pending(), 0);
+    assert_eq!(pending(), 0);
     assert_eq!(logged("warn", "no live MOS samples"), 1);
     assert_eq!(logged("warn", VOICE_SID), 1);
 }
 
 #[wasm_bindgen_test]
 async fn a_finished_job_keeps_its_lock_briefly_for_other_tabs() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     emit_wrapup(&manager, &voice_task());
     until(|| logged("info", "written, MOS") == 1, "MOS task").await;
     let key = format!("mos-score:v1:job:{VOICE_SID}");

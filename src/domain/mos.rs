@@ -2,7 +2,6 @@
 
 use super::error::Error;
 use super::value::{Map, Value};
-use alloc::string::String;
 
 /// Samples below this MOS count as poor.
 pub const POOR_MOS: f64 = 3.5;
@@ -187,7 +186,7 @@ impl LiveMos {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::value::tests::{fixture, parse};
+    use crate::domain::value::tests::{fixture, parse};
 
     #[test]
     fn parses_the_shared_fixture() {

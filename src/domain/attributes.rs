@@ -4,7 +4,6 @@ use super::error::push_u32;
 use super::mos::{format2, MosSummary};
 use super::sid::TaskSid;
 use super::value::{Map, Value};
-use alloc::string::String;
 
 fn as_object(v: &Value) -> Map {
     match v {
@@ -62,8 +61,8 @@ pub fn mos_task_attributes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::mos::MosSource;
-    use crate::core::value::tests::parse;
+    use crate::domain::mos::MosSource;
+    use crate::domain::value::tests::parse;
 
     const WT: &str = "WT0123456789abcdef0123456789abcdef";
 

@@ -15,7 +15,6 @@ use super::error::{Error, ErrorClass};
 use super::mos::MosSummary;
 use super::sid::{CallSid, TaskSid};
 use super::value::{Map, Value};
-use alloc::string::String;
 
 /// localStorage key prefix; bump the version when the shape changes.
 pub const STORAGE_PREFIX: &str = "mos-score:v1:job:";
@@ -277,8 +276,8 @@ impl PendingJob {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::mos::MosSource;
-    use crate::core::value::tests::parse;
+    use crate::domain::mos::MosSource;
+    use crate::domain::value::tests::parse;
 
     fn cfg(source: Source) -> Config {
         let mut c = Config::resolve(Some("https://x.twil.io"), None).unwrap();

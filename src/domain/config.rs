@@ -7,7 +7,6 @@
 use super::error::Error;
 use super::mos::{is_whole, round};
 use super::value::Value;
-use alloc::{borrow::ToOwned, string::String};
 
 /// Voice Insights needs about 100 s after a call ends to process it.
 pub const DEFAULT_DELAY_MS: u32 = 100_000;
@@ -177,7 +176,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::value::tests::parse;
+    use crate::domain::value::tests::parse;
 
     const URL: &str = "https://mos-1234-dev.twil.io";
 

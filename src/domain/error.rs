@@ -1,8 +1,7 @@
 //! One error type for the whole flow. It becomes a `JsError` (or a log line)
 //! only at the wasm boundary.
 
-use alloc::string::String;
-use core::fmt;
+use std::fmt;
 
 /// Everything that can go wrong between a wrap-up and the MOS task.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,6 @@
 use super::error::Error;
 use super::sid::{CallSid, TaskSid};
 use super::value::Value;
-use alloc::{string::String, vec::Vec};
 
 /// One entry of `task.conference.participants` (Flex UI 2.x).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -96,7 +95,7 @@ pub fn pick_worker_leg(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::value::tests::parse;
+    use crate::domain::value::tests::parse;
 
     const A: &str = "CA00000000000000000000000000000001";
     const B: &str = "CA00000000000000000000000000000002";
