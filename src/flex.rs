@@ -21,8 +21,13 @@ pub fn read_task(task: &JsValue) -> Result<WrapupTask, Error> {
         Array::from(&participants)
             .iter()
             .map(|p| Participant {
-                worker: js::get(&p, "participantType").as_string().as_deref() == Some("worker"),
+                worker: matches!(
+                    js::get(&p, "participantType").as_string().as_deref(),
+                    Some("worker" | "agent")
+                ),
                 current_worker: js::get(&p, "isCurrentWorker").as_bool() == Some(true),
+                joined: js::get(&p, "status").as_string().as_deref() == Some("joined"),
+                reservation_sid: js::get(&p, "reservationSid").as_string(),
                 call_sid: js::get(&p, "callSid").as_string(),
             })
             .collect()
@@ -31,6 +36,7 @@ pub fn read_task(task: &JsValue) -> Result<WrapupTask, Error> {
     };
     Ok(WrapupTask {
         task_sid,
+        reservation_sid: js::get(task, "sid").as_string(),
         channel: js::get(task, "taskChannelUniqueName")
             .as_string()
             .unwrap_or_default(),

@@ -5,7 +5,7 @@
 //! `FLEX_APP_FUNCTIONS_BASE_URL` (base URL only), then the defaults below.
 
 use super::error::Error;
-use super::mos::{is_whole, round};
+use super::mos::is_whole;
 use super::value::Value;
 
 /// Voice Insights needs about 100 s after a call ends to process it.
@@ -78,7 +78,7 @@ fn seconds(custom: &Value, key: &'static str, max_s: f64, default: u32) -> Resul
     match custom.get(key) {
         None | Some(Value::Null) => Ok(default),
         Some(v) => match v.as_f64() {
-            Some(s) if (0.0..=max_s).contains(&s) => Ok(round(s * 1000.0) as u32),
+            Some(s) if (0.0..=max_s).contains(&s) => Ok((s * 1000.0).round() as u32),
             _ => Err(bad(key, "must be a number of seconds in range")),
         },
     }
