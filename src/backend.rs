@@ -1,13 +1,20 @@
 //! The two Functions, called with form-encoded POSTs (no CORS preflight).
+//! Every request is aborted after [`TIMEOUT_MS`] and then counts as a
+//! network error (retried).
 
 use crate::domain::error::{push_u32, Error};
-use crate::domain::mos::MosSummary;
+use crate::domain::job::PendingJob;
+use crate::domain::mos::{format2, MosSummary};
 use crate::domain::sid::{CallSid, TaskSid};
 use crate::domain::value::Value;
 use crate::js;
+use gloo_timers::callback::Timeout;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, RequestInit, Response};
+use web_sys::{AbortController, Request, RequestInit, Response};
+
+/// A Function answers within 8 s by contract; past 15 s the request is dropped.
+pub const TIMEOUT_MS: u32 = 15_000;
 
 fn form(fields: &[(&str, &str)]) -> String {
     let mut body = String::new();
@@ -31,6 +38,22 @@ pub async fn post(base: &str, function: &str, fields: &[(&str, &str)]) -> Result
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(&form(fields)));
+    let abort = AbortController::new().ok();
+    if let Some(a) = &abort {
+        init.set_signal(Some(&a.signal()));
+    }
+    // Dropped (cleared) when this function returns.
+    let _deadline = abort
+        .clone()
+        .map(|a| Timeout::new(TIMEOUT_MS, move || a.abort()));
+    let timed_out = || abort.as_ref().is_some_and(|a| a.signal().aborted());
+    let network = |e: &JsValue| {
+        if timed_out() {
+            Error::Network(String::from(function) + " gave no answer within 15 s")
+        } else {
+            network(e)
+        }
+    };
     let url = base.to_owned() + "/" + function;
     let req = Request::new_with_str_and_init(&url, &init).map_err(|e| network(&e))?;
     req.headers()
@@ -73,40 +96,62 @@ pub async fn post(base: &str, function: &str, fields: &[(&str, &str)]) -> Result
     })
 }
 
-/// get_mos_score for one call.
-pub async fn get_mos_score(base: &str, token: &str, call: &CallSid) -> Result<MosSummary, Error> {
+/// get_mos_score for the worker's leg of a task: the summary and the
+/// server's proof of it (echoed to create_mos_score_task).
+pub async fn get_mos_score(
+    base: &str,
+    token: &str,
+    task: &TaskSid,
+    call: &CallSid,
+) -> Result<(MosSummary, Option<String>), Error> {
     let body = post(
         base,
         "get_mos_score",
-        &[("Token", token), ("CallSid", call.as_str())],
-    )
-    .await?;
-    MosSummary::from_value(&body)
-}
-
-/// create_mos_score_task; returns the MOS task SID and whether it was new.
-/// `slot` tells the Function which `conversation_attribute_N` holds the MOS.
-pub async fn create_mos_score_task(
-    base: &str,
-    token: &str,
-    original: &TaskSid,
-    attributes: &Value,
-    slot: u8,
-) -> Result<(String, bool), Error> {
-    let attrs = js::stringify(attributes);
-    let mut slot_text = String::new();
-    push_u32(&mut slot_text, u32::from(slot));
-    let body = post(
-        base,
-        "create_mos_score_task",
         &[
             ("Token", token),
-            ("OriginalTaskSid", original.as_str()),
-            ("Attributes", &attrs),
-            ("AttributeSlot", &slot_text),
+            ("TaskSid", task.as_str()),
+            ("CallSid", call.as_str()),
         ],
     )
     .await?;
+    let proof = body.get("proof").and_then(Value::as_str).map(str::to_owned);
+    Ok((MosSummary::from_value(&body)?, proof))
+}
+
+/// create_mos_score_task; returns the MOS task SID and whether this request
+/// wrote it. Only SIDs, the slot and the summary are sent: the server builds
+/// the task's attributes (docs/contract.md).
+pub async fn create_mos_score_task(
+    base: &str,
+    token: &str,
+    job: &PendingJob,
+    summary: &MosSummary,
+    proof: Option<&str>,
+) -> Result<(String, bool), Error> {
+    let mut slot = String::new();
+    push_u32(&mut slot, u32::from(job.slot));
+    let mut samples = String::new();
+    push_u32(&mut samples, summary.samples);
+    let (average, minimum, poor) = (
+        format2(summary.average),
+        format2(summary.minimum),
+        format2(summary.poor_share),
+    );
+    let mut fields = vec![
+        ("Token", token),
+        ("TaskSid", job.task_sid.as_str()),
+        ("CallSid", job.call_sid.as_str()),
+        ("AttributeSlot", &slot),
+        ("Average", &average),
+        ("Minimum", &minimum),
+        ("PoorShare", &poor),
+        ("Samples", &samples),
+        ("Source", summary.source.as_str()),
+    ];
+    if let Some(p) = proof {
+        fields.push(("Proof", p));
+    }
+    let body = post(base, "create_mos_score_task", &fields).await?;
     let sid = body
         .get("sid")
         .and_then(Value::as_str)

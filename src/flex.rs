@@ -74,6 +74,20 @@ pub fn token(manager: &JsValue) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// The account and worker SIDs of this Flex session (`"-"` when unknown),
+/// which scope the stored jobs.
+pub fn account_and_worker(manager: &JsValue) -> (String, String) {
+    let account = js::at(manager, &["serviceConfiguration", "account_sid"]).as_string();
+    let worker = js::at(manager, &["workerClient", "sid"])
+        .as_string()
+        .or_else(|| {
+            let state = js::call(&js::get(manager, "store"), "getState", &[]).ok()?;
+            js::at(&state, &["flex", "worker", "worker", "sid"]).as_string()
+        });
+    let or_dash = |s: Option<String>| s.filter(|s| !s.is_empty()).unwrap_or_else(|| "-".into());
+    (or_dash(account), or_dash(worker))
+}
+
 /// A listener on an EventEmitter; dropping it detaches it.
 pub struct Listener {
     emitter: JsValue,

@@ -2,7 +2,7 @@
 //! Where localStorage is unavailable (blocked, private mode quota), jobs live
 //! in memory for the life of the page instead.
 
-use crate::domain::job::{PendingJob, STORAGE_PREFIX};
+use crate::domain::job::PendingJob;
 use crate::js;
 use std::cell::RefCell;
 use wasm_bindgen::JsCast;
@@ -33,8 +33,8 @@ fn get(key: &str) -> Option<String> {
 }
 
 /// Saves (or replaces) a job. False when it could only be kept in memory.
-pub fn save(job: &PendingJob) -> bool {
-    let key = job.storage_key();
+pub fn save(key: &str, job: &PendingJob) -> bool {
+    let key = key.to_owned();
     let text = js::stringify(&job.to_value());
     if let Some(s) = storage() {
         if s.set_item(&key, &text).is_ok() {
@@ -67,15 +67,22 @@ pub fn load(key: &str) -> Option<Result<PendingJob, &'static str>> {
     )
 }
 
-/// Every job key of ours.
-pub fn keys() -> Vec<String> {
+/// Every job key under `scope` (this account's and worker's).
+pub fn keys(scope: &str) -> Vec<String> {
     let mut keys: Vec<String> = match storage() {
         Some(s) => (0..s.length().unwrap_or(0))
             .filter_map(|i| s.key(i).ok().flatten())
-            .filter(|k| k.starts_with(STORAGE_PREFIX))
+            .filter(|k| k.starts_with(scope))
             .collect(),
         None => Vec::new(),
     };
-    MEMORY.with(|m| keys.extend(m.borrow().iter().map(|(k, _)| k.clone())));
+    MEMORY.with(|m| {
+        keys.extend(
+            m.borrow()
+                .iter()
+                .map(|(k, _)| k.clone())
+                .filter(|k| k.starts_with(scope)),
+        )
+    });
     keys
 }

@@ -42,6 +42,14 @@ extern "C" {
     fn storage_set(key: &str, value: &str);
     #[wasm_bindgen(js_name = heldLocks)]
     fn held_locks() -> js_sys::Promise;
+    #[wasm_bindgen(js_name = createdParams)]
+    fn created_params(i: u32) -> String;
+    #[wasm_bindgen(js_name = emitEvent)]
+    fn emit_event(manager: &JsValue, name: &str, task: &JsValue);
+    #[wasm_bindgen(js_name = replaceVoiceClient)]
+    fn replace_voice_client(manager: &JsValue, empty: bool) -> JsValue;
+    #[wasm_bindgen(js_name = storageGet)]
+    fn storage_get(key: &str) -> Option<String>;
     #[wasm_bindgen(js_name = forceGc)]
     fn force_gc_promise() -> js_sys::Promise;
 }
@@ -66,6 +74,9 @@ const CHAT: &str = include_str!("../fixtures/tasks/chat_wrapup.json");
 const TOKEN: &str = "eyJ-secret-flex-token";
 const VOICE_SID: &str = "WT7b9e1c0a5f3d4e2b8c6a1f0e9d8c7b6a";
 const WORKER_LEG: &str = "CA22222222222222222222222222222222";
+/// The storage scope of fake_flex.js's account and worker.
+const SCOPE: &str =
+    "mos-score:v2:AC0123456789abcdef0123456789abcdef:WKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:";
 
 fn config(extra: Value) -> String {
     let mut c = json!({
@@ -99,11 +110,9 @@ fn reqs(function: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// The `Attributes` of the first create_mos_score_task request, parsed.
-fn created_attributes() -> Value {
-    let create = &reqs("create_mos_score_task")[0];
-    serde_json::from_str(create["params"]["Attributes"].as_str().expect("Attributes"))
-        .expect("Attributes is JSON")
+/// The fields of the first create_mos_score_task request the fake accepted.
+fn created() -> Value {
+    parse(created_params(0))
 }
 
 fn log_lines() -> Vec<(String, String)> {
@@ -275,23 +284,22 @@ async fn voice_task_end_to_end() {
     assert_eq!(get[0]["contentType"], "application/x-www-form-urlencoded");
     assert_eq!(
         get[0]["params"],
-        json!({"Token": TOKEN, "CallSid": WORKER_LEG})
+        json!({"Token": TOKEN, "TaskSid": VOICE_SID, "CallSid": WORKER_LEG})
     );
 
+    // Only SIDs, the slot and the signed summary go to the server, which
+    // builds the MOS task's attributes itself.
     let create = &reqs("create_mos_score_task")[0];
     assert_eq!(create["contentType"], "application/x-www-form-urlencoded");
-    assert_eq!(create["params"]["Token"], TOKEN);
-    assert_eq!(create["params"]["OriginalTaskSid"], VOICE_SID);
-    assert_eq!(create["params"]["AttributeSlot"], "5");
-    let attrs = created_attributes();
-    let mut want = expected.clone();
-    let conv = &mut want["conversations"];
-    conv["conversation_attribute_5"] = json!("4.31");
-    conv["conversation_measure_5"] = json!(4.31);
-    conv["virtual"] = json!("Yes");
-    conv["channel"] = json!("mos_score");
-    want["mos_score"] = json!({"average": 4.31, "minimum": 3.02, "poorShare": 0.05, "samples": 360, "source": "voice-insights"});
-    assert_eq!(attrs, want);
+    let mut params = create["params"].clone();
+    assert!(params["Proof"].as_str().unwrap().starts_with("fake-hmac."));
+    params.as_object_mut().unwrap().remove("Proof");
+    assert_eq!(
+        params,
+        json!({"Token": TOKEN, "TaskSid": VOICE_SID, "CallSid": WORKER_LEG, "AttributeSlot": "5",
+               "Average": "4.31", "Minimum": "3.02", "PoorShare": "0.05", "Samples": "360",
+               "Source": "voice-insights"})
+    );
 
     until(|| logged("info", "written, MOS 4.31") == 1, "info line").await;
     assert_eq!(logged("info", VOICE_SID), 1);
@@ -397,7 +405,7 @@ async fn two_wrapups_in_parallel_are_independent() {
     until(|| reqs("create_mos_score_task").len() == 2, "two MOS tasks").await;
     let mut originals: Vec<_> = reqs("create_mos_score_task")
         .iter()
-        .map(|r| r["params"]["OriginalTaskSid"].as_str().unwrap().to_owned())
+        .map(|r| r["params"]["TaskSid"].as_str().unwrap().to_owned())
         .collect();
     originals.sort();
     assert_eq!(originals, [VOICE_SID, "WT8c0f2d1b6a4e5f3c9d7b2a1f0e9d8c7b"]);
@@ -423,8 +431,7 @@ async fn failed_link_is_logged_and_the_mos_task_still_links() {
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert_eq!(logged("warn", "setAttributes failed"), 1);
     assert_eq!(logged("warn", VOICE_SID), 1);
-    let attrs = created_attributes();
-    assert_eq!(attrs["conversations"]["conversation_id"], VOICE_SID);
+    assert_eq!(created()["TaskSid"], VOICE_SID);
 }
 
 #[wasm_bindgen_test]
@@ -432,16 +439,7 @@ async fn configurable_slot() {
     let manager = begin(json!({"attributeSlot": 8}));
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
-    let attrs = created_attributes();
-    assert_eq!(
-        reqs("create_mos_score_task")[0]["params"]["AttributeSlot"],
-        "8"
-    );
-    assert_eq!(attrs["conversations"]["conversation_attribute_8"], "4.31");
-    assert_eq!(attrs["conversations"]["conversation_measure_8"], 4.31);
-    assert!(attrs["conversations"]
-        .get("conversation_attribute_5")
-        .is_none());
+    assert_eq!(created()["AttributeSlot"], "8");
 }
 
 // ---- Never lose a MOS, never write one twice (issue 5) ----
@@ -487,8 +485,7 @@ async fn not_ready_three_times_then_ready() {
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert_eq!(reqs("get_mos_score").len(), 4);
     assert_eq!(logged("info", "retry 3 in"), 1);
-    let attrs = created_attributes();
-    assert_eq!(attrs["conversations"]["conversation_attribute_5"], "3.90");
+    assert_eq!(created()["Average"], "3.90");
 }
 
 #[wasm_bindgen_test]
@@ -562,12 +559,18 @@ async fn advanced_features_off_falls_back_to_the_sdk_mos() {
     );
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
-    let attrs = created_attributes();
-    assert_eq!(attrs["conversations"]["conversation_attribute_5"], "4.00");
+    let c = created();
     assert_eq!(
-        attrs["mos_score"],
-        json!({"average": 4, "minimum": 3, "poorShare": 0.25, "samples": 4, "source": "sdk"})
+        [
+            &c["Average"],
+            &c["Minimum"],
+            &c["PoorShare"],
+            &c["Samples"],
+            &c["Source"]
+        ],
+        ["4.00", "3.00", "0.25", "4", "sdk"]
     );
+    assert!(c.get("Proof").is_none(), "a live-SDK MOS carries no proof");
     assert_eq!(logged("warn", "live Voice SDK MOS"), 1);
 }
 
@@ -584,20 +587,20 @@ async fn sdk_source_skips_the_wait_and_insights() {
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert!(reqs("get_mos_score").is_empty());
-    let attrs = created_attributes();
-    assert_eq!(attrs["conversations"]["conversation_attribute_5"], "4.25");
+    assert_eq!(created()["Average"], "4.25");
+    assert_eq!(created()["Source"], "sdk");
 }
 
 #[wasm_bindgen_test]
 async fn corrupted_storage_never_breaks_start() {
     reset();
     storage_set(
-        "mos-score:v1:job:WT00000000000000000000000000000009",
+        &format!("{SCOPE}WT00000000000000000000000000000009"),
         "{not json",
     );
     storage_set(
-        "mos-score:v1:job:WT00000000000000000000000000000008",
-        r#"{"v":1,"taskSid":"nope"}"#,
+        &format!("{SCOPE}WT00000000000000000000000000000008"),
+        r#"{"v":2,"taskSid":"nope"}"#,
     );
     storage_set("someone-else", "keep me");
     let manager = make_manager(&config(json!({})), TOKEN);
@@ -613,17 +616,141 @@ async fn corrupted_storage_never_breaks_start() {
 async fn jobs_older_than_a_day_expire_with_a_log_line() {
     reset();
     let day_ago = js_sys::Date::now() - 25.0 * 3600.0 * 1000.0;
-    let job = json!({"v":1,"taskSid":VOICE_SID,"callSid":WORKER_LEG,"attributes":{},
-        "createdAt":day_ago,"dueAt":day_ago + 100000.0,"deadlineAt":day_ago + 1000000.0,
-        "attempt":0,"state":"scheduled","summary":null,"live":null});
-    storage_set(&format!("mos-score:v1:job:{VOICE_SID}"), &job.to_string());
+    let job = |created: f64, task: &str| {
+        json!({"v":2,"taskSid":task,"callSid":WORKER_LEG,"slot":5,
+        "createdAt":created,"dueAt":created + 100000.0,"deadlineAt":created + 1000000.0,
+        "attempt":0,"state":"scheduled","summary":null,"live":null,"proof":null})
+        .to_string()
+    };
+    storage_set(&format!("{SCOPE}{VOICE_SID}"), &job(day_ago, VOICE_SID));
+    // A forged entry dated far in the future would otherwise never expire.
+    let forged = "WT00000000000000000000000000000007";
+    storage_set(&format!("{SCOPE}{forged}"), &job(1e300, forged));
     let manager = make_manager(&config(json!({})), TOKEN);
     start(JsValue::NULL, manager, JsValue::NULL).unwrap();
     assert_eq!(pending(), 0);
     assert_eq!(logged("warn", "older than 24 h"), 1);
+    assert_eq!(logged("warn", "impossible timestamps"), 1);
+    assert_eq!(logged("warn", forged), 1);
     sleep(50).await;
     assert!(reqs("").is_empty());
     assert_eq!(parse(storage_keys()), json!([]));
+}
+
+#[wasm_bindgen_test]
+async fn stored_jobs_are_minimal_and_scoped_to_account_and_worker() {
+    let manager = begin(json!({"delaySeconds": 0.3}));
+    // Another worker's job in this browser (a shared desk): never touched.
+    let other = "mos-score:v2:AC0123456789abcdef0123456789abcdef:WKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb:WT00000000000000000000000000000005";
+    storage_set(other, "{\"v\":2}");
+    emit_wrapup(&manager, &voice_task());
+    let stored = storage_get(&format!("{SCOPE}{VOICE_SID}")).expect("the job is stored");
+    let job = parse(stored.clone());
+    let mut keys: Vec<_> = job.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "attempt",
+            "callSid",
+            "createdAt",
+            "deadlineAt",
+            "dueAt",
+            "live",
+            "proof",
+            "slot",
+            "state",
+            "summary",
+            "taskSid",
+            "v"
+        ]
+    );
+    // No attribute of the original task (caller data) is stored.
+    for value in ["gold-tier", "+1", "CA11111111111111111111111111111111"] {
+        assert!(!stored.contains(value), "{value} stored: {stored}");
+    }
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    // A restart resumes only its own scope: the other worker's job stays.
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    assert_eq!(pending(), 0);
+    assert_eq!(logged("warn", "corrupted"), 0);
+    assert_eq!(parse(storage_keys()), json!([other]));
+}
+
+#[wasm_bindgen_test]
+async fn a_job_of_plugin_0_1_is_moved_under_the_scope_without_its_attributes() {
+    reset();
+    let now = js_sys::Date::now();
+    let v1 = json!({"v":1,"taskSid":VOICE_SID,"callSid":WORKER_LEG,"attributes":{"from":"+15550100"},
+        "createdAt":now,"dueAt":now,"deadlineAt":now + 60000.0,
+        "attempt":0,"state":"scheduled","summary":null,"live":null});
+    storage_set(&format!("mos-score:v1:job:{VOICE_SID}"), &v1.to_string());
+    let manager = make_manager(&config(json!({})), TOKEN);
+    start(JsValue::NULL, manager, JsValue::NULL).unwrap();
+    assert_eq!(pending(), 1);
+    let moved = storage_get(&format!("{SCOPE}{VOICE_SID}")).expect("moved");
+    assert!(!moved.contains("+15550100"), "{moved}");
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    assert_eq!(parse(storage_keys()), json!([]));
+}
+
+#[wasm_bindgen_test]
+async fn server_mode_links_only() {
+    reset();
+    let manager = make_manager(
+        &json!({"source": "server", "delaySeconds": 0.01}).to_string(),
+        TOKEN,
+    );
+    assert!(start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap());
+    emit_wrapup(&manager, &voice_task());
+    let calls = parse(set_attributes_calls());
+    assert_eq!(
+        calls[0]["attributes"]["conversations"]["conversation_id"],
+        VOICE_SID
+    );
+    assert_eq!(pending(), 0, "no timer");
+    sleep(100).await;
+    assert!(reqs("").is_empty(), "no request");
+    assert_eq!(parse(storage_keys()), json!([]), "no stored job");
+}
+
+#[wasm_bindgen_test]
+async fn the_live_mos_tap_follows_a_replaced_voice_client() {
+    reset();
+    let manager = make_manager(&config(json!({"source": "sdk"})), TOKEN);
+    let first = add_voice_client(&manager);
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    // Voice init timed out: Flex sets an empty proxy. Nothing breaks.
+    replace_voice_client(&manager, true);
+    emit_event(&manager, "taskReceived", &voice_task());
+    // Flex re-initialises voice: a new Device behind a new Proxy.
+    let second = replace_voice_client(&manager, false);
+    emit_event(&manager, "taskAccepted", &voice_task());
+    sdk_call(&second, WORKER_LEG, vec![3.0, 3.5]);
+    sdk_call(&first, "CA99999999999999999999999999999999", vec![5.0]);
+    emit_wrapup(&manager, &voice_task());
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    assert_eq!(created()["Average"], "3.25");
+}
+
+#[wasm_bindgen_test]
+async fn a_request_with_no_answer_is_aborted_and_retried() {
+    let manager = begin(json!({}));
+    script(
+        "get_mos_score",
+        r#"[{"hang":true},{"status":200,"body":{"average":4.2,"minimum":3.9,"poorShare":0,"samples":12}}]"#,
+    );
+    emit_wrapup(&manager, &voice_task());
+    // The abort comes after 15 s (backend::TIMEOUT_MS).
+    for _ in 0..250 {
+        if reqs("create_mos_score_task").len() == 1 {
+            break;
+        }
+        sleep(100).await;
+    }
+    assert_eq!(logged("warn", "gave no answer within 15 s"), 1);
+    assert_eq!(reqs("get_mos_score").len(), 2);
+    assert_eq!(created()["Average"], "4.20");
 }
 
 #[wasm_bindgen_test]
@@ -661,7 +788,7 @@ async fn a_finished_job_keeps_its_lock_briefly_for_other_tabs() {
     let manager = begin(json!({}));
     emit_wrapup(&manager, &voice_task());
     until(|| logged("info", "written, MOS") == 1, "MOS task").await;
-    let key = format!("mos-score:v1:job:{VOICE_SID}");
+    let key = format!("{SCOPE}{VOICE_SID}");
     // The job is gone from storage, but the lock lingers so that a tab taking
     // it next sees the removal (storage reaches other tabs asynchronously).
     assert_eq!(parse(storage_keys()), json!([]));
