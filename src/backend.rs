@@ -1,20 +1,23 @@
 //! The two Functions, called with form-encoded POSTs (no CORS preflight).
 //! Every request is aborted after [`TIMEOUT_MS`] and then counts as a
-//! network error (retried).
+//! network error (retried). Answers arrive through callbacks, not futures:
+//! the plugin needs no async runtime.
 
 use crate::domain::error::{push_u32, Error};
 use crate::domain::job::PendingJob;
 use crate::domain::mos::{format2, MosSummary};
-use crate::domain::sid::{CallSid, TaskSid};
 use crate::domain::value::Value;
 use crate::js;
 use gloo_timers::callback::Timeout;
+use js_sys::Promise;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Request, RequestInit, Response};
 
 /// A Function answers within 8 s by contract; past 15 s the request is dropped.
 pub const TIMEOUT_MS: u32 = 15_000;
+
+/// Where an answer goes.
+pub type Then<T> = Box<dyn FnOnce(Result<T, Error>)>;
 
 fn form(fields: &[(&str, &str)]) -> String {
     let mut body = String::new();
@@ -29,50 +32,26 @@ fn form(fields: &[(&str, &str)]) -> String {
     body
 }
 
-fn network(e: &JsValue) -> Error {
-    Error::Network(js::describe(e))
+/// A request in flight: its abort timer lives as long as it does.
+struct Call {
+    function: &'static str,
+    abort: Option<AbortController>,
+    _deadline: Option<Timeout>,
 }
 
-/// POSTs `fields` to `{base}/{function}` and returns the parsed 2xx JSON body.
-pub async fn post(base: &str, function: &str, fields: &[(&str, &str)]) -> Result<Value, Error> {
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(&form(fields)));
-    let abort = AbortController::new().ok();
-    if let Some(a) = &abort {
-        init.set_signal(Some(&a.signal()));
-    }
-    // Dropped (cleared) when this function returns.
-    let _deadline = abort
-        .clone()
-        .map(|a| Timeout::new(TIMEOUT_MS, move || a.abort()));
-    let timed_out = || abort.as_ref().is_some_and(|a| a.signal().aborted());
-    let network = |e: &JsValue| {
-        if timed_out() {
-            Error::Network(String::from(function) + " gave no answer within 15 s")
+impl Call {
+    fn network(&self, e: &JsValue) -> Error {
+        if self.abort.as_ref().is_some_and(|a| a.signal().aborted()) {
+            Error::Network(String::from(self.function) + " gave no answer within 15 s")
         } else {
-            network(e)
+            Error::Network(js::describe(e))
         }
-    };
-    let url = base.to_owned() + "/" + function;
-    let req = Request::new_with_str_and_init(&url, &init).map_err(|e| network(&e))?;
-    req.headers()
-        .set("Content-Type", "application/x-www-form-urlencoded")
-        .map_err(|e| network(&e))?;
-    let global = js_sys::global();
-    let promise = js::call(&global, "fetch", &[&req]).map_err(|e| network(&e))?;
-    let resp: Response = JsFuture::from(js_sys::Promise::from(promise))
-        .await
-        .map_err(|e| network(&e))?
-        .dyn_into()
-        .map_err(|_| Error::Network("fetch did not return a Response".into()))?;
-    let text = JsFuture::from(resp.text().map_err(|e| network(&e))?)
-        .await
-        .map_err(|e| network(&e))?
-        .as_string()
-        .unwrap_or_default();
-    let body = js::parse(&text);
-    let status = resp.status();
+    }
+}
+
+/// The parsed 2xx JSON body, or the contract's error.
+fn answer(function: &str, status: u16, text: &str) -> Result<Value, Error> {
+    let body = js::parse(text);
     if (200..300).contains(&status) {
         return body.ok_or_else(|| {
             let mut m = String::from(function);
@@ -96,38 +75,101 @@ pub async fn post(base: &str, function: &str, fields: &[(&str, &str)]) -> Result
     })
 }
 
+/// POSTs `fields` to `{base}/{function}`; `then` gets the parsed 2xx body.
+fn post(base: &str, function: &'static str, fields: &[(&str, &str)], then: Then<Value>) {
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(&form(fields)));
+    let abort = AbortController::new().ok();
+    if let Some(a) = &abort {
+        init.set_signal(Some(&a.signal()));
+    }
+    let call = Call {
+        function,
+        _deadline: abort
+            .clone()
+            .map(|a| Timeout::new(TIMEOUT_MS, move || a.abort())),
+        abort,
+    };
+    let url = base.to_owned() + "/" + function;
+    let sent = Request::new_with_str_and_init(&url, &init)
+        .and_then(|req| {
+            req.headers()
+                .set("Content-Type", "application/x-www-form-urlencoded")?;
+            js::call(&js_sys::global(), "fetch", &[&req])
+        })
+        .map(Promise::from);
+    let fetched = match sent {
+        Ok(p) => p,
+        Err(e) => return then(Err(call.network(&e))),
+    };
+    js::settle(
+        &fetched,
+        Box::new(move |r| {
+            let resp = match r.map(JsCast::dyn_into::<Response>) {
+                Ok(Ok(resp)) => resp,
+                Ok(Err(_)) => {
+                    return then(Err(Error::Network(
+                        "fetch did not return a Response".into(),
+                    )))
+                }
+                Err(e) => return then(Err(call.network(&e))),
+            };
+            let text = match resp.text() {
+                Ok(p) => p,
+                Err(e) => return then(Err(call.network(&e))),
+            };
+            js::settle(
+                &text,
+                Box::new(move |t| {
+                    then(match t {
+                        Ok(t) => {
+                            answer(function, resp.status(), &t.as_string().unwrap_or_default())
+                        }
+                        Err(e) => Err(call.network(&e)),
+                    })
+                }),
+            );
+        }),
+    );
+}
+
 /// get_mos_score for the worker's leg of a task: the summary and the
 /// server's proof of it (echoed to create_mos_score_task).
-pub async fn get_mos_score(
+pub fn get_mos_score(
     base: &str,
     token: &str,
-    task: &TaskSid,
-    call: &CallSid,
-) -> Result<(MosSummary, Option<String>), Error> {
-    let body = post(
+    job: &PendingJob,
+    then: Then<(MosSummary, Option<String>)>,
+) {
+    post(
         base,
         "get_mos_score",
         &[
             ("Token", token),
-            ("TaskSid", task.as_str()),
-            ("CallSid", call.as_str()),
+            ("TaskSid", job.task_sid.as_str()),
+            ("CallSid", job.call_sid.as_str()),
         ],
-    )
-    .await?;
-    let proof = body.get("proof").and_then(Value::as_str).map(str::to_owned);
-    Ok((MosSummary::from_value(&body)?, proof))
+        Box::new(move |r| {
+            then(r.and_then(|body| {
+                let proof = body.get("proof").and_then(Value::as_str).map(str::to_owned);
+                Ok((MosSummary::from_value(&body)?, proof))
+            }))
+        }),
+    );
 }
 
-/// create_mos_score_task; returns the MOS task SID and whether this request
-/// wrote it. Only SIDs, the slot and the summary are sent: the server builds
-/// the task's attributes (docs/contract.md).
-pub async fn create_mos_score_task(
+/// create_mos_score_task; `then` gets the MOS task SID and whether this
+/// request wrote it. Only SIDs, the slot and the summary are sent: the server
+/// builds the task's attributes (docs/contract.md).
+pub fn create_mos_score_task(
     base: &str,
     token: &str,
     job: &PendingJob,
     summary: &MosSummary,
     proof: Option<&str>,
-) -> Result<(String, bool), Error> {
+    then: Then<(String, bool)>,
+) {
     let mut slot = String::new();
     push_u32(&mut slot, u32::from(job.slot));
     let mut samples = String::new();
@@ -151,11 +193,18 @@ pub async fn create_mos_score_task(
     if let Some(p) = proof {
         fields.push(("Proof", p));
     }
-    let body = post(base, "create_mos_score_task", &fields).await?;
-    let sid = body
-        .get("sid")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::BadResponse("create_mos_score_task answered without a sid".into()))?;
-    let created = body.get("created").and_then(Value::as_bool).unwrap_or(true);
-    Ok((sid.to_owned(), created))
+    post(
+        base,
+        "create_mos_score_task",
+        &fields,
+        Box::new(move |r| {
+            then(r.and_then(|body| {
+                let sid = body.get("sid").and_then(Value::as_str).ok_or_else(|| {
+                    Error::BadResponse("create_mos_score_task answered without a sid".into())
+                })?;
+                let created = body.get("created").and_then(Value::as_bool).unwrap_or(true);
+                Ok((sid.to_owned(), created))
+            }))
+        }),
+    );
 }

@@ -9,7 +9,6 @@ use crate::js;
 use js_sys::{Array, Promise};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
 /// Reads the facts the flow needs from a Flex UI 2.x ITask.
 pub fn read_task(task: &JsValue) -> Result<WrapupTask, Error> {
@@ -46,20 +45,16 @@ pub fn read_task(task: &JsValue) -> Result<WrapupTask, Error> {
     })
 }
 
-/// Starts `task.setAttributes(attrs)` at once and returns its outcome as a future.
-pub fn set_attributes(
-    task: &JsValue,
-    attrs: &Value,
-) -> impl std::future::Future<Output = Result<(), Error>> {
-    let started = js::call(task, "setAttributes", &[&js::from_value(attrs)]);
-    async move {
-        let ret = started.map_err(|e| Error::SetAttributes(js::describe(&e)))?;
-        if ret.has_type::<Promise>() {
-            JsFuture::from(Promise::from(ret))
-                .await
-                .map_err(|e| Error::SetAttributes(js::describe(&e)))?;
-        }
-        Ok(())
+/// `task.setAttributes(attrs)`; `then` gets its outcome when it settles.
+pub fn set_attributes(task: &JsValue, attrs: &Value, then: Box<dyn FnOnce(Result<(), Error>)>) {
+    let fail = |e: &JsValue| Error::SetAttributes(js::describe(e));
+    match js::call(task, "setAttributes", &[&js::from_value(attrs)]) {
+        Ok(ret) if ret.has_type::<Promise>() => js::settle(
+            &Promise::from(ret),
+            Box::new(move |r| then(r.map(drop).map_err(|e| fail(&e)))),
+        ),
+        Ok(_) => then(Ok(())),
+        Err(e) => then(Err(fail(&e))),
     }
 }
 

@@ -8,7 +8,7 @@ use crate::domain::job::{scope, Age, Decision, JobState, PendingJob, Step, LEGAC
 use crate::domain::mos::format2;
 use crate::domain::task::Plan;
 use crate::flex;
-use crate::lock::{try_lock, Lock};
+use crate::lock::{try_lock, Lock, LockGuard};
 use crate::log::Logger;
 use crate::sdk::SdkTap;
 use crate::store;
@@ -16,7 +16,6 @@ use gloo_timers::callback::Timeout;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::spawn_local;
 
 /// How long a finished job keeps its lock, so that another tab taking it next
 /// already sees the job removed from localStorage.
@@ -116,7 +115,7 @@ fn arm(state: &Rc<PluginState>, key: String, at: f64) {
     let timeout = Timeout::new(delay, move || {
         if let Some(state) = weak.upgrade() {
             state.timers.borrow_mut().retain(|(t, _)| *t != k);
-            spawn_local(run(state, k));
+            run(state, k);
         }
     });
     let mut timers = state.timers.borrow_mut();
@@ -152,20 +151,24 @@ pub fn on_wrapup(state: &Rc<PluginState>, task: &JsValue) {
         Plan::Run(call) => call,
     };
     let linked = link_conversation(&wrapup.attributes, &sid);
-    let linking = flex::set_attributes(task, &linked);
+    let linked_sid = sid.clone();
+    flex::set_attributes(
+        task,
+        &linked,
+        Box::new(move |r| {
+            if let Err(e) = r {
+                log.warn(
+                    Some(linked_sid.as_str()),
+                    &(e.message() + "; the MOS task still carries conversation_id"),
+                );
+            }
+        }),
+    );
     if state.cfg.source == Source::Server {
         log.debug(tag, "linked; the server writes the MOS (source \"server\")");
     } else {
-        schedule(state, sid.clone(), call);
+        schedule(state, sid, call);
     }
-    spawn_local(async move {
-        if let Err(e) = linking.await {
-            log.warn(
-                Some(sid.as_str()),
-                &(e.message() + "; the MOS task still carries conversation_id"),
-            );
-        }
-    });
 }
 
 /// Stores and arms the job of a wrap-up (unless another tab already did).
@@ -267,101 +270,136 @@ fn migrate_legacy(state: &PluginState) {
     }
 }
 
-/// One attempt at the job stored under `key`.
-async fn run(state: Rc<PluginState>, key: String) {
-    let mut guard = match try_lock(&key).await {
-        Lock::Held(g) => Some(g),
-        Lock::Unsupported => None,
-        Lock::Busy => {
-            // Another tab is on it; look again later in case it dies.
-            arm(&state, key, now() + f64::from(state.cfg.retry_base_ms));
-            return;
-        }
-    };
-    if state.stopped.get() {
-        return;
-    }
-    let mut job = match store::load(&key) {
-        None => return, // done by another tab or instance
-        Some(Err(why)) => {
-            state.log.warn(
-                None,
-                &("dropping corrupted job ".to_owned() + &key + ": " + why),
-            );
-            store::remove(&key);
-            return;
-        }
-        Some(Ok(job)) => job,
-    };
-    if job.due_at > now() + 5.0 {
-        // Rescheduled by another tab meanwhile.
-        arm(&state, key, job.due_at);
-        return;
-    }
-    let tag = job.task_sid.as_str().to_owned();
-    let tag = Some(tag.as_str());
-    let log = state.log;
-    let base = &state.cfg.base_url;
-    loop {
-        let step = job.begin();
-        store::save(&key, &job);
-        let Some(token) = flex::token(&state.manager) else {
-            if !retry_or_stop(&state, &mut job, &key, Error::NoToken) {
+/// One attempt at the job stored under `key`, once its lock is ours.
+fn run(state: Rc<PluginState>, key: String) {
+    let k = key.clone();
+    try_lock(
+        &k,
+        Box::new(move |lock| {
+            let guard = match lock {
+                Lock::Held(g) => Some(g),
+                Lock::Unsupported => None,
+                Lock::Busy => {
+                    // Another tab is on it; look again later in case it dies.
+                    let at = now() + f64::from(state.cfg.retry_base_ms);
+                    return arm(&state, key, at);
+                }
+            };
+            if state.stopped.get() {
                 return;
             }
-            continue;
-        };
-        let outcome = match step {
-            Step::Fetch => backend::get_mos_score(base, &token, &job.task_sid, &job.call_sid)
-                .await
-                .map(|(summary, proof)| {
-                    log.debug(
-                        tag,
+            let job = match store::load(&key) {
+                None => return, // done by another tab or instance
+                Some(Err(why)) => {
+                    state.log.warn(
+                        None,
+                        &("dropping corrupted job ".to_owned() + &key + ": " + why),
+                    );
+                    return store::remove(&key);
+                }
+                Some(Ok(job)) => job,
+            };
+            if job.due_at > now() + 5.0 {
+                // Rescheduled by another tab meanwhile.
+                return arm(&state, key, job.due_at);
+            }
+            step(Attempt {
+                state,
+                key,
+                job,
+                guard,
+            });
+        }),
+    );
+}
+
+/// A job being worked on, handed from one request's answer to the next step.
+struct Attempt {
+    state: Rc<PluginState>,
+    key: String,
+    job: PendingJob,
+    /// Held while the attempt runs (none without Web Locks).
+    guard: Option<LockGuard>,
+}
+
+/// Sends the job's next request; its answer goes to [`after`].
+fn step(mut a: Attempt) {
+    let todo = a.job.begin();
+    store::save(&a.key, &a.job);
+    let Some(token) = flex::token(&a.state.manager) else {
+        if retry_or_stop(&a.state, &mut a.job, &a.key, Error::NoToken) {
+            step(a);
+        }
+        return;
+    };
+    let state = a.state.clone();
+    let base = &state.cfg.base_url;
+    let job = a.job.clone();
+    match todo {
+        Step::Fetch => backend::get_mos_score(
+            base,
+            &token,
+            &job,
+            Box::new(move |r| {
+                let r = r.map(|(summary, proof)| {
+                    a.state.log.debug(
+                        Some(a.job.task_sid.as_str()),
                         &("MOS from Voice Insights: ".to_owned() + &format2(summary.average)),
                     );
-                    job.fetched(summary, proof);
-                }),
-            Step::Create(summary, proof) => {
-                backend::create_mos_score_task(base, &token, &job, &summary, proof.as_deref())
-                    .await
-                    .map(|(created_sid, created)| {
-                        let mut line = if created {
-                            "MOS task ".to_owned()
-                        } else {
-                            "MOS task already existed: ".to_owned()
-                        };
-                        for part in [
-                            created_sid.as_str(),
-                            " written, MOS ",
-                            &format2(summary.average),
-                            " (",
-                            summary.source.as_str(),
-                            ")",
-                        ] {
-                            line.push_str(part);
-                        }
-                        log.info(tag, &line);
-                        job.created();
-                    })
+                    a.job.fetched(summary, proof);
+                });
+                after(a, r);
+            }),
+        ),
+        Step::Create(summary, proof) => backend::create_mos_score_task(
+            base,
+            &token,
+            &job,
+            &summary,
+            proof.as_deref(),
+            Box::new(move |r| {
+                let r = r.map(|(created_sid, created)| {
+                    let mut line = if created {
+                        "MOS task ".to_owned()
+                    } else {
+                        "MOS task already existed: ".to_owned()
+                    };
+                    for part in [
+                        created_sid.as_str(),
+                        " written, MOS ",
+                        &format2(summary.average),
+                        " (",
+                        summary.source.as_str(),
+                        ")",
+                    ] {
+                        line.push_str(part);
+                    }
+                    a.state.log.info(Some(a.job.task_sid.as_str()), &line);
+                    a.job.created();
+                });
+                after(a, r);
+            }),
+        ),
+    }
+}
+
+/// Handles a request's outcome: done, next step, or the retry policy.
+fn after(mut a: Attempt, outcome: Result<(), Error>) {
+    if a.state.stopped.get() {
+        // Stopped mid-request: keep the stored job for the next start.
+        return;
+    }
+    match outcome {
+        Ok(()) if a.job.state == JobState::Done => {
+            store::remove(&a.key);
+            if let Some(g) = a.guard.take() {
+                g.release_after(LOCK_LINGER_MS);
             }
-        };
-        if state.stopped.get() {
-            // Stopped mid-request: keep the stored job for the next start.
-            return;
         }
-        match outcome {
-            Ok(()) if job.state == JobState::Done => {
-                store::remove(&key);
-                if let Some(g) = guard.take() {
-                    g.release_after(LOCK_LINGER_MS);
-                }
-                return;
-            }
-            Ok(()) => continue,
-            Err(e) => {
-                if !retry_or_stop(&state, &mut job, &key, e) {
-                    return;
-                }
+        Ok(()) => step(a),
+        Err(e) => {
+            if retry_or_stop(&a.state, &mut a.job, &a.key, e) {
+                step(a);
             }
         }
     }
