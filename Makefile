@@ -15,9 +15,8 @@ bundle: setup
 demo: setup
 	@bash scripts/demo.sh
 
-test: setup lint test-rust test-wasm test-functions test-e2e
-	@echo "[test] rust, wasm, functions and e2e suites all passed"
-	@echo "suites: 4 passed, 0 failed"
+test: setup
+	@bash scripts/test.sh
 
 lint:
 	cargo fmt --all -- --check
