@@ -1,14 +1,23 @@
 //! The two Functions, called with form-encoded POSTs (no CORS preflight).
+//! Every request is aborted after [`TIMEOUT_MS`] and then counts as a
+//! network error (retried). Answers arrive through callbacks, not futures:
+//! the plugin needs no async runtime.
 
-use crate::core::error::{push_u32, Error};
-use crate::core::mos::MosSummary;
-use crate::core::sid::{CallSid, TaskSid};
-use crate::core::value::Value;
+use crate::domain::error::{push_u32, Error};
+use crate::domain::job::PendingJob;
+use crate::domain::mos::{format2, MosSummary};
+use crate::domain::value::Value;
 use crate::js;
-use alloc::{borrow::ToOwned, string::String};
+use gloo_timers::callback::Timeout;
+use js_sys::Promise;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Request, RequestInit, Response};
+use web_sys::{AbortController, Request, RequestInit, Response};
+
+/// A Function answers within 8 s by contract; past 15 s the request is dropped.
+pub const TIMEOUT_MS: u32 = 15_000;
+
+/// Where an answer goes.
+pub type Then<T> = Box<dyn FnOnce(Result<T, Error>)>;
 
 fn form(fields: &[(&str, &str)]) -> String {
     let mut body = String::new();
@@ -23,34 +32,26 @@ fn form(fields: &[(&str, &str)]) -> String {
     body
 }
 
-fn network(e: &JsValue) -> Error {
-    Error::Network(js::describe(e))
+/// A request in flight: its abort timer lives as long as it does.
+struct Call {
+    function: &'static str,
+    abort: Option<AbortController>,
+    _deadline: Option<Timeout>,
 }
 
-/// POSTs `fields` to `{base}/{function}` and returns the parsed 2xx JSON body.
-pub async fn post(base: &str, function: &str, fields: &[(&str, &str)]) -> Result<Value, Error> {
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(&form(fields)));
-    let url = base.to_owned() + "/" + function;
-    let req = Request::new_with_str_and_init(&url, &init).map_err(|e| network(&e))?;
-    req.headers()
-        .set("Content-Type", "application/x-www-form-urlencoded")
-        .map_err(|e| network(&e))?;
-    let global = js_sys::global();
-    let promise = js::call(&global, "fetch", &[&req]).map_err(|e| network(&e))?;
-    let resp: Response = JsFuture::from(js_sys::Promise::from(promise))
-        .await
-        .map_err(|e| network(&e))?
-        .dyn_into()
-        .map_err(|_| Error::Network("fetch did not return a Response".into()))?;
-    let text = JsFuture::from(resp.text().map_err(|e| network(&e))?)
-        .await
-        .map_err(|e| network(&e))?
-        .as_string()
-        .unwrap_or_default();
-    let body = js::parse(&text);
-    let status = resp.status();
+impl Call {
+    fn network(&self, e: &JsValue) -> Error {
+        if self.abort.as_ref().is_some_and(|a| a.signal().aborted()) {
+            Error::Network(String::from(self.function) + " gave no answer within 15 s")
+        } else {
+            Error::Network(js::describe(e))
+        }
+    }
+}
+
+/// The parsed 2xx JSON body, or the contract's error.
+fn answer(function: &str, status: u16, text: &str) -> Result<Value, Error> {
+    let body = js::parse(text);
     if (200..300).contains(&status) {
         return body.ok_or_else(|| {
             let mut m = String::from(function);
@@ -74,44 +75,136 @@ pub async fn post(base: &str, function: &str, fields: &[(&str, &str)]) -> Result
     })
 }
 
-/// get_mos_score for one call.
-pub async fn get_mos_score(base: &str, token: &str, call: &CallSid) -> Result<MosSummary, Error> {
-    let body = post(
-        base,
-        "get_mos_score",
-        &[("Token", token), ("CallSid", call.as_str())],
-    )
-    .await?;
-    MosSummary::from_value(&body)
+/// POSTs `fields` to `{base}/{function}`; `then` gets the parsed 2xx body.
+fn post(base: &str, function: &'static str, fields: &[(&str, &str)], then: Then<Value>) {
+    let init = RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&JsValue::from_str(&form(fields)));
+    let abort = AbortController::new().ok();
+    if let Some(a) = &abort {
+        init.set_signal(Some(&a.signal()));
+    }
+    let call = Call {
+        function,
+        _deadline: abort
+            .clone()
+            .map(|a| Timeout::new(TIMEOUT_MS, move || a.abort())),
+        abort,
+    };
+    let url = base.to_owned() + "/" + function;
+    let sent = Request::new_with_str_and_init(&url, &init)
+        .and_then(|req| {
+            req.headers()
+                .set("Content-Type", "application/x-www-form-urlencoded")?;
+            js::call(&js_sys::global(), "fetch", &[&req])
+        })
+        .map(Promise::from);
+    let fetched = match sent {
+        Ok(p) => p,
+        Err(e) => return then(Err(call.network(&e))),
+    };
+    js::settle(
+        &fetched,
+        Box::new(move |r| {
+            let resp = match r.map(JsCast::dyn_into::<Response>) {
+                Ok(Ok(resp)) => resp,
+                Ok(Err(_)) => {
+                    return then(Err(Error::Network(
+                        "fetch did not return a Response".into(),
+                    )))
+                }
+                Err(e) => return then(Err(call.network(&e))),
+            };
+            let text = match resp.text() {
+                Ok(p) => p,
+                Err(e) => return then(Err(call.network(&e))),
+            };
+            js::settle(
+                &text,
+                Box::new(move |t| {
+                    then(match t {
+                        Ok(t) => {
+                            answer(function, resp.status(), &t.as_string().unwrap_or_default())
+                        }
+                        Err(e) => Err(call.network(&e)),
+                    })
+                }),
+            );
+        }),
+    );
 }
 
-/// create_mos_score_task; returns the MOS task SID and whether it was new.
-/// `slot` tells the Function which `conversation_attribute_N` holds the MOS.
-pub async fn create_mos_score_task(
+/// get_mos_score for the worker's leg of a task: the summary and the
+/// server's proof of it (echoed to create_mos_score_task).
+pub fn get_mos_score(
     base: &str,
     token: &str,
-    original: &TaskSid,
-    attributes: &Value,
-    slot: u8,
-) -> Result<(String, bool), Error> {
-    let attrs = js::stringify(attributes);
-    let mut slot_text = String::new();
-    push_u32(&mut slot_text, u32::from(slot));
-    let body = post(
+    job: &PendingJob,
+    then: Then<(MosSummary, Option<String>)>,
+) {
+    post(
         base,
-        "create_mos_score_task",
+        "get_mos_score",
         &[
             ("Token", token),
-            ("OriginalTaskSid", original.as_str()),
-            ("Attributes", &attrs),
-            ("AttributeSlot", &slot_text),
+            ("TaskSid", job.task_sid.as_str()),
+            ("CallSid", job.call_sid.as_str()),
         ],
-    )
-    .await?;
-    let sid = body
-        .get("sid")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::BadResponse("create_mos_score_task answered without a sid".into()))?;
-    let created = body.get("created").and_then(Value::as_bool).unwrap_or(true);
-    Ok((sid.to_owned(), created))
+        Box::new(move |r| {
+            then(r.and_then(|body| {
+                let proof = body.get("proof").and_then(Value::as_str).map(str::to_owned);
+                Ok((MosSummary::from_value(&body)?, proof))
+            }))
+        }),
+    );
+}
+
+/// create_mos_score_task; `then` gets the MOS task SID and whether this
+/// request wrote it. Only SIDs, the slot and the summary are sent: the server
+/// builds the task's attributes (docs/contract.md).
+pub fn create_mos_score_task(
+    base: &str,
+    token: &str,
+    job: &PendingJob,
+    summary: &MosSummary,
+    proof: Option<&str>,
+    then: Then<(String, bool)>,
+) {
+    let mut slot = String::new();
+    push_u32(&mut slot, u32::from(job.slot));
+    let mut samples = String::new();
+    push_u32(&mut samples, summary.samples);
+    let (average, minimum, poor) = (
+        format2(summary.average),
+        format2(summary.minimum),
+        format2(summary.poor_share),
+    );
+    let mut fields = vec![
+        ("Token", token),
+        ("TaskSid", job.task_sid.as_str()),
+        ("CallSid", job.call_sid.as_str()),
+        ("AttributeSlot", &slot),
+        ("Average", &average),
+        ("Minimum", &minimum),
+        ("PoorShare", &poor),
+        ("Samples", &samples),
+        ("Source", summary.source.as_str()),
+    ];
+    if let Some(p) = proof {
+        fields.push(("Proof", p));
+    }
+    post(
+        base,
+        "create_mos_score_task",
+        &fields,
+        Box::new(move |r| {
+            then(r.and_then(|body| {
+                let sid = body.get("sid").and_then(Value::as_str).ok_or_else(|| {
+                    Error::BadResponse("create_mos_score_task answered without a sid".into())
+                })?;
+                let created = body.get("created").and_then(Value::as_bool).unwrap_or(true);
+                Ok((sid.to_owned(), created))
+            }))
+        }),
+    );
 }

@@ -1,16 +1,14 @@
 //! The Flex side: reading an ITask, `setAttributes`, the token, and the
 //! `taskWrapup` listener handle.
 
-use crate::core::error::Error;
-use crate::core::sid::TaskSid;
-use crate::core::task::{Participant, WrapupTask};
-use crate::core::value::Value;
+use crate::domain::error::Error;
+use crate::domain::sid::TaskSid;
+use crate::domain::task::{Participant, WrapupTask};
+use crate::domain::value::Value;
 use crate::js;
-use alloc::{string::String, vec::Vec};
 use js_sys::{Array, Promise};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 
 /// Reads the facts the flow needs from a Flex UI 2.x ITask.
 pub fn read_task(task: &JsValue) -> Result<WrapupTask, Error> {
@@ -22,8 +20,13 @@ pub fn read_task(task: &JsValue) -> Result<WrapupTask, Error> {
         Array::from(&participants)
             .iter()
             .map(|p| Participant {
-                worker: js::get(&p, "participantType").as_string().as_deref() == Some("worker"),
+                worker: matches!(
+                    js::get(&p, "participantType").as_string().as_deref(),
+                    Some("worker" | "agent")
+                ),
                 current_worker: js::get(&p, "isCurrentWorker").as_bool() == Some(true),
+                joined: js::get(&p, "status").as_string().as_deref() == Some("joined"),
+                reservation_sid: js::get(&p, "reservationSid").as_string(),
                 call_sid: js::get(&p, "callSid").as_string(),
             })
             .collect()
@@ -32,6 +35,7 @@ pub fn read_task(task: &JsValue) -> Result<WrapupTask, Error> {
     };
     Ok(WrapupTask {
         task_sid,
+        reservation_sid: js::get(task, "sid").as_string(),
         channel: js::get(task, "taskChannelUniqueName")
             .as_string()
             .unwrap_or_default(),
@@ -41,20 +45,16 @@ pub fn read_task(task: &JsValue) -> Result<WrapupTask, Error> {
     })
 }
 
-/// Starts `task.setAttributes(attrs)` at once and returns its outcome as a future.
-pub fn set_attributes(
-    task: &JsValue,
-    attrs: &Value,
-) -> impl core::future::Future<Output = Result<(), Error>> {
-    let started = js::call(task, "setAttributes", &[&js::from_value(attrs)]);
-    async move {
-        let ret = started.map_err(|e| Error::SetAttributes(js::describe(&e)))?;
-        if ret.has_type::<Promise>() {
-            JsFuture::from(Promise::from(ret))
-                .await
-                .map_err(|e| Error::SetAttributes(js::describe(&e)))?;
-        }
-        Ok(())
+/// `task.setAttributes(attrs)`; `then` gets its outcome when it settles.
+pub fn set_attributes(task: &JsValue, attrs: &Value, then: Box<dyn FnOnce(Result<(), Error>)>) {
+    let fail = |e: &JsValue| Error::SetAttributes(js::describe(e));
+    match js::call(task, "setAttributes", &[&js::from_value(attrs)]) {
+        Ok(ret) if ret.has_type::<Promise>() => js::settle(
+            &Promise::from(ret),
+            Box::new(move |r| then(r.map(drop).map_err(|e| fail(&e)))),
+        ),
+        Ok(_) => then(Ok(())),
+        Err(e) => then(Err(fail(&e))),
     }
 }
 
@@ -67,6 +67,20 @@ pub fn token(manager: &JsValue) -> Option<String> {
             js::at(&state, &["flex", "session", "ssoTokenPayload", "token"]).as_string()
         })
         .filter(|t| !t.is_empty())
+}
+
+/// The account and worker SIDs of this Flex session (`"-"` when unknown),
+/// which scope the stored jobs.
+pub fn account_and_worker(manager: &JsValue) -> (String, String) {
+    let account = js::at(manager, &["serviceConfiguration", "account_sid"]).as_string();
+    let worker = js::at(manager, &["workerClient", "sid"])
+        .as_string()
+        .or_else(|| {
+            let state = js::call(&js::get(manager, "store"), "getState", &[]).ok()?;
+            js::at(&state, &["flex", "worker", "worker", "sid"]).as_string()
+        });
+    let or_dash = |s: Option<String>| s.filter(|s| !s.is_empty()).unwrap_or_else(|| "-".into());
+    (or_dash(account), or_dash(worker))
 }
 
 /// A listener on an EventEmitter; dropping it detaches it.

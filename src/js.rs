@@ -1,8 +1,8 @@
 //! JsValue ⇄ core `Value`, and small Reflect helpers.
 
-use crate::core::value::{Map, Value};
-use alloc::{borrow::ToOwned, string::String};
-use js_sys::{Array, Object, Reflect};
+use crate::domain::value::{Map, Value};
+use js_sys::{Array, Object, Promise, Reflect};
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// Objects nested deeper than this are cut (cycles, hostile input).
@@ -97,6 +97,25 @@ pub fn stringify(v: &Value) -> String {
         .ok()
         .and_then(|s| s.as_string())
         .unwrap_or_default()
+}
+
+/// What to do with a settled promise: its value, or what it rejected with.
+pub type Settled = Box<dyn FnOnce(Result<JsValue, JsValue>)>;
+
+/// Calls `done` exactly once when `promise` settles. One closure per promise
+/// (through `Promise.allSettled`, which never rejects), so nothing leaks
+/// whichever way it settles; and one non-generic function for every caller.
+pub fn settle(promise: &Promise, done: Settled) {
+    let all = Promise::all_settled(&Array::of1(promise));
+    let cb = Closure::once_into_js(move |results: JsValue| {
+        let first = Reflect::get_u32(&results, 0).unwrap_or(JsValue::UNDEFINED);
+        if get(&first, "status").as_string().as_deref() == Some("fulfilled") {
+            done(Ok(get(&first, "value")))
+        } else {
+            done(Err(get(&first, "reason")))
+        }
+    });
+    let _ = call(&all, "then", &[&cb]);
 }
 
 /// `JSON.parse` into a core value.

@@ -1,18 +1,17 @@
 //! Cross-tab mutual exclusion with the Web Locks API (`navigator.locks`).
 
 use crate::js;
-use crate::single::SingleThread;
-use core::cell::OnceCell;
 use js_sys::{Function, Object, Promise, Reflect};
+use std::cell::Cell;
+use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::JsFuture;
 
-/// One shared rejection handler. A `once_into_js` closure per request would
-/// leak whenever the promise resolves (it is then never called).
-static IGNORE: SingleThread<OnceCell<Handler>> = SingleThread(OnceCell::new());
-
-type Handler = Closure<dyn FnMut(JsValue)>;
+thread_local! {
+    /// One shared rejection handler. A `once_into_js` closure per request would
+    /// leak whenever the promise resolves (it is then never called).
+    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
+}
 
 /// Held lock; dropping it releases the lock.
 pub struct LockGuard {
@@ -64,46 +63,48 @@ pub enum Lock {
     Unsupported,
 }
 
-/// Tries to take `name` without waiting (`ifAvailable`).
-pub async fn try_lock(name: &str) -> Lock {
+/// Tries to take `name` without waiting (`ifAvailable`); `then` learns the
+/// outcome (synchronously when Web Locks are missing).
+pub fn try_lock(name: &str, then: Box<dyn FnOnce(Lock)>) {
     let locks = js::at(&js_sys::global(), &["navigator", "locks"]);
     if !js::get(&locks, "request").is_function() {
-        return Lock::Unsupported;
+        return then(Lock::Unsupported);
     }
-    // `held` settles when the callback runs; the lock lasts until `release` is called.
+    // The lock lasts until the promise the callback returns settles, i.e.
+    // until `release` is called (the guard).
     let mut release_fn = None;
     let release = Promise::new(&mut |resolve, _| release_fn = Some(resolve));
-    let mut acquired_fn: Option<Function> = None;
-    let acquired = Promise::new(&mut |resolve, _| acquired_fn = Some(resolve));
-    let (Some(release_fn), Some(acquired_fn)) = (release_fn, acquired_fn) else {
-        return Lock::Unsupported;
+    let Some(release_fn) = release_fn else {
+        return then(Lock::Unsupported);
     };
+    // Shared with the error path below, which runs instead of the callback.
+    let then = Rc::new(Cell::new(Some(then)));
+    let later = then.clone();
     let cb = Closure::once_into_js(move |lock: JsValue| -> JsValue {
-        let got = !lock.is_null() && !lock.is_undefined();
-        let _ = acquired_fn.call1(&JsValue::NULL, &JsValue::from_bool(got));
-        if got {
-            release.into()
-        } else {
-            JsValue::UNDEFINED
+        let Some(then) = later.take() else {
+            return JsValue::UNDEFINED;
+        };
+        if lock.is_null() || lock.is_undefined() {
+            then(Lock::Busy);
+            return JsValue::UNDEFINED;
         }
+        then(Lock::Held(LockGuard {
+            release: Some(release_fn),
+        }));
+        release.into()
     });
     let opts = Object::new();
     let _ = Reflect::set(&opts, &"ifAvailable".into(), &JsValue::TRUE);
     match js::call(&locks, "request", &[&JsValue::from_str(name), &opts, &cb]) {
-        Ok(p) => {
-            // Swallow a rejection so it never surfaces as unhandled.
-            let ignore = IGNORE.0.get_or_init(|| Closure::new(|_: JsValue| {}));
+        // Swallow a rejection so it never surfaces as unhandled.
+        Ok(p) => IGNORE.with(|ignore| {
             let _ = js::call(&p, "catch", &[ignore.as_ref()]);
-        }
-        Err(_) => return Lock::Unsupported,
-    }
-    match JsFuture::from(acquired).await {
-        Ok(v) if v.as_bool() == Some(true) => Lock::Held(LockGuard {
-            release: Some(release_fn),
         }),
-        _ => {
-            let _ = release_fn.call0(&JsValue::NULL);
-            Lock::Busy
+        // The callback was never handed over: it will not run.
+        Err(_) => {
+            if let Some(then) = then.take() {
+                then(Lock::Unsupported)
+            }
         }
     }
 }

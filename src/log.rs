@@ -1,7 +1,6 @@
 //! `[mos-score]` levelled logging to the browser console. Never give it a token.
 
-use crate::core::config::LogLevel;
-use alloc::string::String;
+use crate::domain::config::LogLevel;
 use wasm_bindgen::JsValue;
 use web_sys::console;
 

@@ -1,39 +1,37 @@
 //! The running plugin: wrap-up handling and the per-task jobs.
 
 use crate::backend;
-use crate::core::attributes::{link_conversation, mos_task_attributes};
-use crate::core::config::Config;
-use crate::core::error::Error;
-use crate::core::job::{Decision, JobState, PendingJob, Step};
-use crate::core::mos::format2;
-use crate::core::task::Plan;
+use crate::domain::attributes::link_conversation;
+use crate::domain::config::{Config, Source};
+use crate::domain::error::{push_u32, Error};
+use crate::domain::job::{scope, Age, Decision, JobState, PendingJob, Step, LEGACY_PREFIX};
+use crate::domain::mos::format2;
+use crate::domain::task::Plan;
 use crate::flex;
-use crate::lock::{try_lock, Lock};
+use crate::lock::{try_lock, Lock, LockGuard};
 use crate::log::Logger;
 use crate::sdk::SdkTap;
 use crate::store;
-use crate::timer::Timeout;
-use alloc::borrow::ToOwned;
-use alloc::rc::Rc;
-use alloc::string::String;
-use alloc::vec::Vec;
-use core::cell::{Cell, RefCell};
+use gloo_timers::callback::Timeout;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::spawn_local;
 
 /// How long a finished job keeps its lock, so that another tab taking it next
 /// already sees the job removed from localStorage.
 const LOCK_LINGER_MS: u32 = 1_000;
 
-/// State shared by the listener, the timers and the running attempts.
-pub struct Inner {
+/// State shared by the listeners, the timers and the running attempts.
+pub struct PluginState {
     pub(crate) cfg: Config,
     pub(crate) log: Logger,
     manager: JsValue,
+    /// `mos-score:v2:<AccountSid>:<WorkerSid>:`: this tab's jobs only.
+    scope: String,
     stopped: Cell<bool>,
-    /// One timer per task SID; dropping a `Timeout` cancels it.
+    /// One timer per job key; dropping a `Timeout` cancels it.
     timers: RefCell<Vec<(String, Timeout)>>,
-    pub(crate) sdk: RefCell<Option<SdkTap>>,
+    sdk: RefCell<Option<SdkTap>>,
 }
 
 fn now() -> f64 {
@@ -44,11 +42,13 @@ fn seed() -> u32 {
     (js_sys::Math::random() * f64::from(u32::MAX)) as u32
 }
 
-impl Inner {
-    pub(crate) fn new(cfg: Config, manager: JsValue) -> Rc<Inner> {
-        Rc::new(Inner {
+impl PluginState {
+    pub(crate) fn new(cfg: Config, manager: JsValue) -> Rc<PluginState> {
+        let (account, worker) = flex::account_and_worker(&manager);
+        Rc::new(PluginState {
             log: Logger(cfg.log_level),
             cfg,
+            scope: scope(&account, &worker),
             manager,
             stopped: Cell::new(false),
             timers: RefCell::new(Vec::new()),
@@ -64,34 +64,68 @@ impl Inner {
         self.sdk.borrow_mut().take();
     }
 
+    /// Keeps the live-MOS tap on the current `manager.voiceClient`.
+    fn follow_voice_client(&self) {
+        if let Some(tap) = self.sdk.borrow_mut().as_mut() {
+            tap.follow(&self.manager);
+        }
+    }
+
     /// Number of armed timers (for tests and the benchmark).
     pub(crate) fn pending(&self) -> usize {
         self.timers.borrow().len()
     }
 }
 
+/// Registers the plugin's listeners on `manager.events`; dropping them
+/// detaches them. `taskReceived` and `taskAccepted` only keep the live-MOS
+/// tap on the current Device.
+pub fn listen(state: &Rc<PluginState>, events: &JsValue) -> Result<Vec<flex::Listener>, JsValue> {
+    if state.cfg.source != Source::Server {
+        *state.sdk.borrow_mut() = Some(SdkTap::new(&state.manager));
+    }
+    let weak = Rc::downgrade(state);
+    let wrapup = flex::Listener::new(events, "taskWrapup", move |task| {
+        if let Some(state) = weak.upgrade() {
+            on_wrapup(&state, &task);
+        }
+    })?;
+    let mut listeners = vec![wrapup];
+    if state.cfg.source != Source::Server {
+        for event in ["taskReceived", "taskAccepted"] {
+            let weak = Rc::downgrade(state);
+            listeners.push(flex::Listener::new(events, event, move |_| {
+                if let Some(state) = weak.upgrade() {
+                    state.follow_voice_client();
+                }
+            })?);
+        }
+    }
+    Ok(listeners)
+}
+
 /// Arms (or re-arms) the timer of the job stored under `key`.
-fn arm(inner: &Rc<Inner>, key: String, at: f64) {
-    if inner.stopped.get() {
+fn arm(state: &Rc<PluginState>, key: String, at: f64) {
+    if state.stopped.get() {
         return;
     }
     let delay = (at - now()).clamp(0.0, f64::from(i32::MAX)) as u32;
-    let weak = Rc::downgrade(inner);
+    let weak = Rc::downgrade(state);
     let k = key.clone();
     let timeout = Timeout::new(delay, move || {
-        if let Some(inner) = weak.upgrade() {
-            inner.timers.borrow_mut().retain(|(t, _)| *t != k);
-            spawn_local(run(inner, k));
+        if let Some(state) = weak.upgrade() {
+            state.timers.borrow_mut().retain(|(t, _)| *t != k);
+            run(state, k);
         }
     });
-    let mut timers = inner.timers.borrow_mut();
+    let mut timers = state.timers.borrow_mut();
     timers.retain(|(t, _)| *t != key);
     timers.push((key, timeout));
 }
 
 /// Handles one `taskWrapup` event. Never throws.
-pub fn on_wrapup(inner: &Rc<Inner>, task: &JsValue) {
-    let log = inner.log;
+pub fn on_wrapup(state: &Rc<PluginState>, task: &JsValue) {
+    let log = state.log;
     let wrapup = match flex::read_task(task) {
         Ok(t) => t,
         Err(e) => {
@@ -117,67 +151,101 @@ pub fn on_wrapup(inner: &Rc<Inner>, task: &JsValue) {
         Plan::Run(call) => call,
     };
     let linked = link_conversation(&wrapup.attributes, &sid);
-    let linking = flex::set_attributes(task, &linked);
-    let live = inner
+    let linked_sid = sid.clone();
+    flex::set_attributes(
+        task,
+        &linked,
+        Box::new(move |r| {
+            if let Err(e) = r {
+                log.warn(
+                    Some(linked_sid.as_str()),
+                    &(e.message() + "; the MOS task still carries conversation_id"),
+                );
+            }
+        }),
+    );
+    if state.cfg.source == Source::Server {
+        log.debug(tag, "linked; the server writes the MOS (source \"server\")");
+    } else {
+        schedule(state, sid, call);
+    }
+}
+
+/// Stores and arms the job of a wrap-up (unless another tab already did).
+fn schedule(
+    state: &Rc<PluginState>,
+    sid: crate::domain::sid::TaskSid,
+    call: crate::domain::sid::CallSid,
+) {
+    let log = state.log;
+    let tag = Some(sid.as_str());
+    state.follow_voice_client();
+    let live = state
         .sdk
         .borrow()
         .as_ref()
         .and_then(|t| t.live(call.as_str()))
         .and_then(|l| l.summary());
-    let job = PendingJob::new(sid.clone(), call, linked, now(), &inner.cfg, live);
-    if job.summary.is_none() && inner.cfg.source == crate::core::config::Source::Sdk {
+    let job = PendingJob::new(sid.clone(), call, now(), &state.cfg, live);
+    if job.summary.is_none() && state.cfg.source == Source::Sdk {
         log.warn(
             tag,
             "source is \"sdk\" but no live MOS samples were seen for this call",
         );
-    } else {
-        let key = job.storage_key();
-        let due = match store::load(&key) {
-            // Another tab or plugin instance already planned this task.
-            Some(Ok(existing)) => existing.due_at,
-            _ => {
-                if !store::save(&job) {
-                    log.warn(
-                        tag,
-                        "localStorage unavailable: the MOS is lost if this tab closes",
-                    );
-                }
-                job.due_at
-            }
-        };
-        log.debug(tag, "MOS job scheduled");
-        arm(inner, key, due);
+        return;
     }
-    spawn_local(async move {
-        if let Err(e) = linking.await {
-            log.warn(
-                Some(sid.as_str()),
-                &(e.message() + "; the MOS task still carries conversation_id"),
-            );
+    let key = job.storage_key(&state.scope);
+    let due = match store::load(&key) {
+        // Another tab or an earlier start already planned this task.
+        Some(Ok(existing)) => existing.due_at,
+        _ => {
+            if !store::save(&key, &job) {
+                log.warn(
+                    tag,
+                    "localStorage unavailable: the MOS is lost if this tab closes",
+                );
+            }
+            job.due_at
         }
-    });
+    };
+    log.debug(tag, "MOS job scheduled");
+    arm(state, key, due);
 }
 
-/// Resumes every stored job (plugin start).
-pub fn resume(inner: &Rc<Inner>) {
+/// Resumes this account's and worker's stored jobs (plugin start). Jobs of
+/// other scopes are left alone.
+pub fn resume(state: &Rc<PluginState>) {
+    if state.cfg.source == Source::Server {
+        return;
+    }
+    migrate_legacy(state);
     let t = now();
-    for key in store::keys() {
+    for key in store::keys(&state.scope) {
         match store::load(&key) {
-            Some(Ok(job)) if job.is_expired(t) => {
-                inner.log.warn(
-                    Some(job.task_sid.as_str()),
-                    "pending MOS job is older than 24 h; dropped",
-                );
-                store::remove(&key);
-            }
-            Some(Ok(job)) => {
-                inner
-                    .log
-                    .debug(Some(job.task_sid.as_str()), "resuming MOS job");
-                arm(inner, key, job.due_at);
-            }
+            Some(Ok(job)) => match job.age(t) {
+                Age::Live => {
+                    state
+                        .log
+                        .debug(Some(job.task_sid.as_str()), "resuming MOS job");
+                    arm(state, key, job.due_at);
+                }
+                Age::Expired => {
+                    state.log.warn(
+                        Some(job.task_sid.as_str()),
+                        "pending MOS job is older than 24 h; dropped",
+                    );
+                    store::remove(&key);
+                }
+                Age::Absurd => {
+                    state.log.warn(
+                        Some(job.task_sid.as_str()),
+                        "stored MOS job has impossible timestamps; dropped",
+                    );
+                    store::remove(&key);
+                }
+            },
             Some(Err(why)) => {
-                inner.log.warn(
+                state.log.warn(
                     None,
                     &("ignoring corrupted stored job ".to_owned() + &key + ": " + why),
                 );
@@ -188,140 +256,186 @@ pub fn resume(inner: &Rc<Inner>) {
     }
 }
 
-/// One attempt at the job stored under `key`.
-async fn run(inner: Rc<Inner>, key: String) {
-    let mut guard = match try_lock(&key).await {
-        Lock::Held(g) => Some(g),
-        Lock::Unsupported => None,
-        Lock::Busy => {
-            // Another tab is on it; look again later in case it dies.
-            arm(&inner, key, now() + f64::from(inner.cfg.retry_base_ms));
-            return;
+/// Moves plugin 0.1's jobs (unscoped, holding the task's attributes) under
+/// this tab's scope, without the attributes.
+fn migrate_legacy(state: &PluginState) {
+    for key in store::keys(LEGACY_PREFIX) {
+        if let Some(Ok(job)) = store::load(&key) {
+            store::save(&job.storage_key(&state.scope), &job);
+            state
+                .log
+                .debug(Some(job.task_sid.as_str()), "moved a stored job to v2");
         }
-    };
-    if inner.stopped.get() {
-        return;
+        store::remove(&key);
     }
-    let mut job = match store::load(&key) {
-        None => return, // done by another tab or instance
-        Some(Err(why)) => {
-            inner.log.warn(
-                None,
-                &("dropping corrupted job ".to_owned() + &key + ": " + why),
-            );
-            store::remove(&key);
-            return;
-        }
-        Some(Ok(job)) => job,
-    };
-    if job.due_at > now() + 5.0 {
-        // Rescheduled by another tab meanwhile.
-        arm(&inner, key, job.due_at);
-        return;
-    }
-    let tag = job.task_sid.as_str().to_owned();
-    let tag = Some(tag.as_str());
-    let log = inner.log;
-    let cfg = &inner.cfg;
-    loop {
-        let step = job.begin();
-        store::save(&job);
-        let Some(token) = flex::token(&inner.manager) else {
-            if !retry_or_stop(&inner, &mut job, &key, Error::NoToken) {
+}
+
+/// One attempt at the job stored under `key`, once its lock is ours.
+fn run(state: Rc<PluginState>, key: String) {
+    let k = key.clone();
+    try_lock(
+        &k,
+        Box::new(move |lock| {
+            let guard = match lock {
+                Lock::Held(g) => Some(g),
+                Lock::Unsupported => None,
+                Lock::Busy => {
+                    // Another tab is on it; look again later in case it dies.
+                    let at = now() + f64::from(state.cfg.retry_base_ms);
+                    return arm(&state, key, at);
+                }
+            };
+            if state.stopped.get() {
                 return;
             }
-            continue;
-        };
-        let outcome = match step {
-            Step::Fetch => backend::get_mos_score(&cfg.base_url, &token, &job.call_sid)
-                .await
-                .map(|s| {
-                    log.debug(
-                        tag,
-                        &("MOS from Voice Insights: ".to_owned() + &format2(s.average)),
+            let job = match store::load(&key) {
+                None => return, // done by another tab or instance
+                Some(Err(why)) => {
+                    state.log.warn(
+                        None,
+                        &("dropping corrupted job ".to_owned() + &key + ": " + why),
                     );
-                    job.fetched(s);
-                }),
-            Step::Create(summary) => {
-                let attrs = mos_task_attributes(&job.attributes, &job.task_sid, &summary, cfg.slot);
-                backend::create_mos_score_task(
-                    &cfg.base_url,
-                    &token,
-                    &job.task_sid,
-                    &attrs,
-                    cfg.slot,
-                )
-                .await
-                .map(|(created_sid, created)| {
+                    return store::remove(&key);
+                }
+                Some(Ok(job)) => job,
+            };
+            if job.due_at > now() + 5.0 {
+                // Rescheduled by another tab meanwhile.
+                return arm(&state, key, job.due_at);
+            }
+            step(Attempt {
+                state,
+                key,
+                job,
+                guard,
+            });
+        }),
+    );
+}
+
+/// A job being worked on, handed from one request's answer to the next step.
+struct Attempt {
+    state: Rc<PluginState>,
+    key: String,
+    job: PendingJob,
+    /// Held while the attempt runs (none without Web Locks).
+    guard: Option<LockGuard>,
+}
+
+/// Sends the job's next request; its answer goes to [`after`].
+fn step(mut a: Attempt) {
+    let todo = a.job.begin();
+    store::save(&a.key, &a.job);
+    let Some(token) = flex::token(&a.state.manager) else {
+        if retry_or_stop(&a.state, &mut a.job, &a.key, Error::NoToken) {
+            step(a);
+        }
+        return;
+    };
+    let state = a.state.clone();
+    let base = &state.cfg.base_url;
+    let job = a.job.clone();
+    match todo {
+        Step::Fetch => backend::get_mos_score(
+            base,
+            &token,
+            &job,
+            Box::new(move |r| {
+                let r = r.map(|(summary, proof)| {
+                    a.state.log.debug(
+                        Some(a.job.task_sid.as_str()),
+                        &("MOS from Voice Insights: ".to_owned() + &format2(summary.average)),
+                    );
+                    a.job.fetched(summary, proof);
+                });
+                after(a, r);
+            }),
+        ),
+        Step::Create(summary, proof) => backend::create_mos_score_task(
+            base,
+            &token,
+            &job,
+            &summary,
+            proof.as_deref(),
+            Box::new(move |r| {
+                let r = r.map(|(created_sid, created)| {
                     let mut line = if created {
                         "MOS task ".to_owned()
                     } else {
                         "MOS task already existed: ".to_owned()
                     };
-                    line.push_str(&created_sid);
-                    line.push_str(" written, MOS ");
-                    line.push_str(&format2(summary.average));
-                    line.push_str(" (");
-                    line.push_str(summary.source.as_str());
-                    line.push(')');
-                    log.info(tag, &line);
-                    job.created();
-                })
+                    for part in [
+                        created_sid.as_str(),
+                        " written, MOS ",
+                        &format2(summary.average),
+                        " (",
+                        summary.source.as_str(),
+                        ")",
+                    ] {
+                        line.push_str(part);
+                    }
+                    a.state.log.info(Some(a.job.task_sid.as_str()), &line);
+                    a.job.created();
+                });
+                after(a, r);
+            }),
+        ),
+    }
+}
+
+/// Handles a request's outcome: done, next step, or the retry policy.
+fn after(mut a: Attempt, outcome: Result<(), Error>) {
+    if a.state.stopped.get() {
+        // Stopped mid-request: keep the stored job for the next start.
+        return;
+    }
+    match outcome {
+        Ok(()) if a.job.state == JobState::Done => {
+            store::remove(&a.key);
+            if let Some(g) = a.guard.take() {
+                g.release_after(LOCK_LINGER_MS);
             }
-        };
-        if inner.stopped.get() {
-            // Stopped mid-request: keep the stored job for the next start.
-            return;
         }
-        match outcome {
-            Ok(()) if job.state == JobState::Done => {
-                store::remove(&key);
-                if let Some(g) = guard.take() {
-                    g.release_after(LOCK_LINGER_MS);
-                }
-                return;
-            }
-            Ok(()) => continue,
-            Err(e) => {
-                if !retry_or_stop(&inner, &mut job, &key, e) {
-                    return;
-                }
+        Ok(()) => step(a),
+        Err(e) => {
+            if retry_or_stop(&a.state, &mut a.job, &a.key, e) {
+                step(a);
             }
         }
     }
 }
 
 /// Applies the retry policy; true when the loop should go on right away.
-fn retry_or_stop(inner: &Rc<Inner>, job: &mut PendingJob, key: &str, e: Error) -> bool {
+fn retry_or_stop(state: &Rc<PluginState>, job: &mut PendingJob, key: &str, e: Error) -> bool {
     let tag = job.task_sid.as_str().to_owned();
     let tag = Some(tag.as_str());
     let msg = e.message();
-    match job.failed(&e, now(), inner.cfg.retry_base_ms, seed()) {
+    match job.failed(&e, now(), state.cfg.retry_base_ms, seed()) {
         Decision::RetryAt(at) => {
-            store::save(job);
+            store::save(key, job);
             let mut line = msg;
             line.push_str("; retry ");
-            crate::core::error::push_u32(&mut line, job.attempt);
+            push_u32(&mut line, job.attempt);
             line.push_str(" in ");
             line.push_str(&format2((at - now()).max(0.0) / 1000.0));
             line.push_str(" s");
             if e.is_not_ready() {
-                inner.log.info(tag, &line);
+                state.log.info(tag, &line);
             } else {
-                inner.log.warn(tag, &line);
+                state.log.warn(tag, &line);
             }
-            arm(inner, key.to_owned(), at);
+            arm(state, key.to_owned(), at);
             false
         }
         Decision::Fallback => {
-            inner
+            state
                 .log
                 .warn(tag, &(msg + "; using the live Voice SDK MOS instead"));
-            store::save(job);
+            store::save(key, job);
             true
         }
         Decision::GiveUp => {
-            inner
+            state
                 .log
                 .error(tag, &(msg + "; no MOS task will be written"));
             store::remove(key);

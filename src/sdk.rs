@@ -1,14 +1,17 @@
 //! Live MOS from the Voice SDK: `manager.voiceClient` (a `Twilio.Device`)
 //! emits `incoming` calls, and each call emits a `sample` every second with
 //! `sample.mos`. Only a bounded summary per call is kept.
+//!
+//! Flex replaces `manager.voiceClient` when it re-initialises voice
+//! (`Actions.shutdown` + init makes a new Device behind a new Proxy; a voice
+//! init timeout leaves an empty proxy), so the tap follows the *current* one:
+//! [`SdkTap::follow`] runs whenever a task arrives, is accepted or wraps up.
 
-use crate::core::mos::LiveMos;
+use crate::domain::mos::LiveMos;
 use crate::flex::Listener;
 use crate::js;
-use alloc::rc::Rc;
-use alloc::string::String;
-use alloc::vec::Vec;
-use core::cell::RefCell;
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::JsValue;
 
 /// Calls remembered at once; the oldest is forgotten first.
@@ -23,6 +26,8 @@ struct Tracked {
 /// Taps the Device; dropping it detaches every listener.
 pub struct SdkTap {
     calls: Rc<RefCell<Vec<Tracked>>>,
+    /// The Device (proxy) listened to, and its `incoming` listener.
+    device: JsValue,
     _incoming: Option<Listener>,
 }
 
@@ -55,25 +60,37 @@ fn track(calls: &Rc<RefCell<Vec<Tracked>>>, call: &JsValue) {
 impl SdkTap {
     /// Starts collecting from `manager.voiceClient`, if there is one.
     pub fn new(manager: &JsValue) -> SdkTap {
-        let calls: Rc<RefCell<Vec<Tracked>>> = Rc::default();
-        let device = js::get(manager, "voiceClient");
-        let incoming = if device.is_object() {
-            // Calls already up when the plugin starts.
-            let existing = js::get(&device, "calls");
-            if js_sys::Array::is_array(&existing) {
-                for call in js_sys::Array::from(&existing).iter() {
-                    track(&calls, &call);
-                }
-            }
-            let sink = calls.clone();
-            Listener::new(&device, "incoming", move |call| track(&sink, &call)).ok()
-        } else {
-            None
+        let mut tap = SdkTap {
+            calls: Rc::default(),
+            device: JsValue::UNDEFINED,
+            _incoming: None,
         };
-        SdkTap {
-            calls,
-            _incoming: incoming,
+        tap.follow(manager);
+        tap
+    }
+
+    /// Moves the tap to `manager.voiceClient` if Flex replaced it. Calls
+    /// already tracked keep their samples.
+    pub fn follow(&mut self, manager: &JsValue) {
+        let device = js::get(manager, "voiceClient");
+        if js_sys::Object::is(&device, &self.device) {
+            return;
         }
+        self._incoming = None;
+        self.device = device.clone();
+        if !device.is_object() {
+            return;
+        }
+        // Calls already up on this Device.
+        let existing = js::get(&device, "calls");
+        if js_sys::Array::is_array(&existing) {
+            for call in js_sys::Array::from(&existing).iter() {
+                track(&self.calls, &call);
+            }
+        }
+        let sink = self.calls.clone();
+        // An empty proxy (voice init timed out) has no addListener: no tap.
+        self._incoming = Listener::new(&device, "incoming", move |call| track(&sink, &call)).ok();
     }
 
     /// The live summary for a call leg, if its samples were seen.

@@ -2,18 +2,16 @@
 //! Where localStorage is unavailable (blocked, private mode quota), jobs live
 //! in memory for the life of the page instead.
 
-use crate::core::job::{PendingJob, STORAGE_PREFIX};
+use crate::domain::job::PendingJob;
 use crate::js;
-use crate::single::SingleThread;
-use alloc::string::String;
-use alloc::vec::Vec;
-use core::cell::RefCell;
+use std::cell::RefCell;
 use wasm_bindgen::JsCast;
 use web_sys::Storage;
 
-/// Jobs kept here when localStorage refuses them (key, JSON).
-static MEMORY: SingleThread<RefCell<Vec<(String, String)>>> =
-    SingleThread(RefCell::new(Vec::new()));
+thread_local! {
+    /// Jobs kept here when localStorage refuses them (key, JSON).
+    static MEMORY: RefCell<Vec<(String, String)>> = const { RefCell::new(Vec::new()) };
+}
 
 fn storage() -> Option<Storage> {
     js::get(&js_sys::global(), "localStorage")
@@ -25,27 +23,29 @@ fn get(key: &str) -> Option<String> {
     storage()
         .and_then(|s| s.get_item(key).ok().flatten())
         .or_else(|| {
-            MEMORY
-                .0
-                .borrow()
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
+            MEMORY.with(|m| {
+                m.borrow()
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+            })
         })
 }
 
 /// Saves (or replaces) a job. False when it could only be kept in memory.
-pub fn save(job: &PendingJob) -> bool {
-    let key = job.storage_key();
+pub fn save(key: &str, job: &PendingJob) -> bool {
+    let key = key.to_owned();
     let text = js::stringify(&job.to_value());
     if let Some(s) = storage() {
         if s.set_item(&key, &text).is_ok() {
             return true;
         }
     }
-    let mut memory = MEMORY.0.borrow_mut();
-    memory.retain(|(k, _)| *k != key);
-    memory.push((key, text));
+    MEMORY.with(|m| {
+        let mut memory = m.borrow_mut();
+        memory.retain(|(k, _)| *k != key);
+        memory.push((key, text));
+    });
     false
 }
 
@@ -54,7 +54,7 @@ pub fn remove(key: &str) {
     if let Some(s) = storage() {
         let _ = s.remove_item(key);
     }
-    MEMORY.0.borrow_mut().retain(|(k, _)| k != key);
+    MEMORY.with(|m| m.borrow_mut().retain(|(k, _)| k != key));
 }
 
 /// Loads the job stored under `key`: `None` when absent, `Some(Err)` when corrupted.
@@ -67,15 +67,22 @@ pub fn load(key: &str) -> Option<Result<PendingJob, &'static str>> {
     )
 }
 
-/// Every job key of ours.
-pub fn keys() -> Vec<String> {
+/// Every job key under `scope` (this account's and worker's).
+pub fn keys(scope: &str) -> Vec<String> {
     let mut keys: Vec<String> = match storage() {
         Some(s) => (0..s.length().unwrap_or(0))
             .filter_map(|i| s.key(i).ok().flatten())
-            .filter(|k| k.starts_with(STORAGE_PREFIX))
+            .filter(|k| k.starts_with(scope))
             .collect(),
         None => Vec::new(),
     };
-    keys.extend(MEMORY.0.borrow().iter().map(|(k, _)| k.clone()));
+    MEMORY.with(|m| {
+        keys.extend(
+            m.borrow()
+                .iter()
+                .map(|(k, _)| k.clone())
+                .filter(|k| k.starts_with(scope)),
+        )
+    });
     keys
 }

@@ -36,15 +36,27 @@ export function reset() {
   state.setAttributesCalls = [];
 }
 
-export function makeManager(customDataJson, token) {
+export const ACCOUNT = 'AC' + '0123456789abcdef'.repeat(2);
+export const WORKER = 'WK' + 'a'.repeat(32);
+
+/**
+ * As strict as the real Flex Manager where the plugin touches it:
+ * `manager.events` is a new Proxy on every access (so listeners must be
+ * removed through the emitter, not by identity of the proxy), and nothing
+ * here keeps a reference to the plugin.
+ */
+export function makeManager(customDataJson, token, worker = WORKER) {
+  const emitter = new Emitter();
   const manager = {
-    events: new Emitter(),
     user: { token },
+    workerClient: { sid: worker },
     store: { getState: () => ({ flex: { session: { ssoTokenPayload: { token } } } }) },
     serviceConfiguration: {
+      account_sid: ACCOUNT,
       ui_attributes: { custom_data: { mos_score: JSON.parse(customDataJson) } },
     },
   };
+  Object.defineProperty(manager, 'events', { get: () => new Proxy(emitter, {}) });
   return manager;
 }
 
@@ -66,42 +78,89 @@ export function sdkCall(device, callSid, mosValues) {
   for (const mos of mosValues) call.emit('sample', { mos, jitter: 1, rtt: 40 });
 }
 
-// An ITask built from a fixture; setAttributes returns a Promise (Flex 2.x).
+// An ITask built from a fixture, shaped as Flex 2.x's TaskRouterTask: its
+// fields are prototype getters (not own properties), and setAttributes
+// returns a Promise.
+const DATA = new WeakMap();
+class FakeTask {
+  setAttributes(attributes) {
+    const data = DATA.get(this);
+    state.setAttributesCalls.push({ taskSid: data.taskSid, attributes: structuredClone(attributes) });
+    if (data.failSetAttributes) return Promise.reject(new Error('Forbidden by TaskRouter'));
+    data.attributes = attributes;
+    return Promise.resolve(this);
+  }
+}
+for (const key of ['taskSid', 'sid', 'taskChannelUniqueName', 'status', 'attributes', 'conference', 'workerSid']) {
+  Object.defineProperty(FakeTask.prototype, key, { get() { return DATA.get(this)[key]; } });
+}
+
 export function makeTask(fixtureJson, patchJson) {
   const data = JSON.parse(fixtureJson);
-  const patch = patchJson ? JSON.parse(patchJson) : {};
-  Object.assign(data, patch);
-  const task = {
-    ...data,
-    setAttributes(attributes) {
-      state.setAttributesCalls.push({ taskSid: task.taskSid, attributes: structuredClone(attributes) });
-      if (patch.failSetAttributes) return Promise.reject(new Error('Forbidden by TaskRouter'));
-      task.attributes = attributes;
-      return Promise.resolve(task);
-    },
-  };
+  Object.assign(data, patchJson ? JSON.parse(patchJson) : {});
+  const task = new FakeTask();
+  DATA.set(task, data);
   return task;
 }
 
 export function emitWrapup(manager, task) { manager.events.emit('taskWrapup', task); }
+export function emitEvent(manager, name, task) { manager.events.emit(name, task); }
+export function replaceVoiceClient(manager, empty) {
+  manager.voiceClient = empty ? new Proxy({}, {}) : Object.assign(new Emitter(), { calls: [] });
+  return manager.voiceClient;
+}
+export function createdParams(i) { return JSON.stringify([...state.created.values()][i].params); }
 
 // Scripts the next answers of one Function. Each entry is
-// {status, body} | {network: true} | {text, status}.
+// {status, body} | {network: true} | {hang: true} | {text, status}.
 export function script(fn, answersJson) { state.scripts[fn] = JSON.parse(answersJson); }
+
+const GET_FIELDS = ['Token', 'TaskSid', 'CallSid'];
+const CREATE_FIELDS = ['Token', 'TaskSid', 'CallSid', 'AttributeSlot', 'Average', 'Minimum', 'PoorShare', 'Samples', 'Source'];
+const bad = (status, code, message) => ({ status, body: { error: { code, message } } });
+
+/** The fake server's proof over a summary, as get_mos_score would sign it. */
+function proofOf(p, s) {
+  return 'fake-hmac.' + btoa([p.TaskSid.toLowerCase(), p.CallSid.toLowerCase(), s.average, s.minimum, s.poorShare, s.samples].join('|'));
+}
+
+/** A 400 unless `params` has exactly the contract's fields (docs/contract.md). */
+function checkFields(params, required, optional = []) {
+  for (const k of required) if (!params[k]) return bad(400, 'invalid_parameter', `${k} is required`);
+  for (const k of Object.keys(params)) if (!required.includes(k) && !optional.includes(k)) return bad(400, 'invalid_parameter', `${k} is not accepted`);
+  if (!/^WT[0-9a-fA-F]{32}$/.test(params.TaskSid)) return bad(400, 'invalid_parameter', 'TaskSid');
+  if (!/^CA[0-9a-fA-F]{32}$/.test(params.CallSid)) return bad(400, 'invalid_parameter', 'CallSid');
+  return null;
+}
 
 function answer(fn, params) {
   const queue = state.scripts[fn] || [];
-  const next = queue.length > 1 ? queue.shift() : queue[0];
-  if (next) return next;
+  const scripted = queue.length > 1 ? queue.shift() : queue[0];
   if (fn === 'get_mos_score') {
-    return { status: 200, body: { average: 4.31, minimum: 3.02, poorShare: 0.05, samples: 360, source: 'voice-insights' } };
+    const refused = checkFields(params, GET_FIELDS);
+    if (refused) return refused;
+    const next = scripted || { status: 200, body: { average: 4.31, minimum: 3.02, poorShare: 0.05, samples: 360, source: 'voice-insights' } };
+    if (next.status !== 200 || !next.body || next.body.proof !== undefined) return next;
+    const fmt = (x) => Number(x).toFixed(2);
+    const b = next.body;
+    return { ...next, body: { ...b, proof: proofOf(params, { average: fmt(b.average), minimum: fmt(b.minimum), poorShare: fmt(b.poorShare), samples: String(b.samples) }) } };
   }
-  // create_mos_score_task: idempotent per OriginalTaskSid, like the real one.
-  const original = params.OriginalTaskSid;
-  if (state.created.has(original)) return { status: 200, body: { sid: state.created.get(original), created: false } };
+  if (fn !== 'create_mos_score_task') return bad(404, 'not_found', fn);
+  const refused = checkFields(params, CREATE_FIELDS, ['Proof']);
+  if (refused) return refused;
+  if (params.Source === 'voice-insights') {
+    const want = proofOf(params, { average: params.Average, minimum: params.Minimum, poorShare: params.PoorShare, samples: params.Samples });
+    if (params.Proof !== want) return bad(400, 'invalid_proof', 'the summary is not the one get_mos_score signed');
+  } else if (params.Source !== 'sdk' || params.Proof !== undefined) {
+    return bad(400, 'invalid_parameter', 'Source');
+  }
+  if (scripted) return scripted;
+  // The ledger: one MOS task per original task, whatever the SID's case.
+  const original = params.TaskSid.toLowerCase();
+  if (state.created.has(original)) return { status: 200, body: { sid: state.created.get(original).sid, created: false } };
   const sid = 'WT' + 'f'.repeat(30) + String(state.created.size).padStart(2, '0');
-  state.created.set(original, sid);
-  return { status: 201, body: { sid, created: true } };
+  state.created.set(original, { sid, params });
+  return { status: 200, body: { sid, created: true } };
 }
 
 export function backendUrl() { return 'https://mos-test-1234.twil.io'; }
@@ -115,13 +174,16 @@ globalThis.fetch = async (input, init) => {
   state.requests.push({ fn, contentType: request.headers.get('content-type'), params, at: performance.now() });
   const a = answer(fn, params);
   if (a.network) throw new TypeError('Failed to fetch');
+  if (a.hang) {
+    // Never answers; only the caller's AbortSignal ends it, as in a browser.
+    await new Promise((_, reject) => request.signal.addEventListener('abort', () => reject(new DOMException('signal is aborted without reason', 'AbortError'))));
+  }
   const text = a.text !== undefined ? a.text : JSON.stringify(a.body);
   return new Response(text, { status: a.status, headers: { 'content-type': a.text !== undefined ? 'text/html' : 'application/json' } });
 };
 
 export function requests(fn) { return JSON.stringify(state.requests.filter((r) => !fn || r.fn === fn)); }
 export function setAttributesCalls() { return JSON.stringify(state.setAttributesCalls); }
-export function createdCount() { return state.requests.filter((r) => r.fn === 'create_mos_score_task').length; }
 export function uniqueMosTasks() { return state.created.size; }
 export function logs() { return JSON.stringify(state.logs); }
 export function storageKeys() { return JSON.stringify(Object.keys(localStorage)); }
@@ -131,4 +193,13 @@ export function storageGet(key) { return localStorage.getItem(key); }
 export async function heldLocks() {
   const state = await navigator.locks.query();
   return JSON.stringify(state.held.map((l) => l.name));
+}
+
+/** Five forced full GCs with a macrotask between each, so finalizers run. */
+export async function forceGc() {
+  if (typeof globalThis.gc !== 'function') throw new Error('no gc(): start Chromium with --js-flags=--expose-gc');
+  for (let i = 0; i < 5; i += 1) {
+    globalThis.gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }

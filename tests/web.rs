@@ -2,7 +2,7 @@
 //! (tests/fake_flex.js) with a scripted Functions backend.
 #![cfg(target_arch = "wasm32")]
 
-use flex_mos_score::{start, Plugin};
+use flex_mos_score::{active, pending, start, stop};
 use gloo_timers::future::TimeoutFuture;
 use serde_json::{json, Value};
 use wasm_bindgen::prelude::*;
@@ -42,6 +42,23 @@ extern "C" {
     fn storage_set(key: &str, value: &str);
     #[wasm_bindgen(js_name = heldLocks)]
     fn held_locks() -> js_sys::Promise;
+    #[wasm_bindgen(js_name = createdParams)]
+    fn created_params(i: u32) -> String;
+    #[wasm_bindgen(js_name = emitEvent)]
+    fn emit_event(manager: &JsValue, name: &str, task: &JsValue);
+    #[wasm_bindgen(js_name = replaceVoiceClient)]
+    fn replace_voice_client(manager: &JsValue, empty: bool) -> JsValue;
+    #[wasm_bindgen(js_name = storageGet)]
+    fn storage_get(key: &str) -> Option<String>;
+    #[wasm_bindgen(js_name = forceGc)]
+    fn force_gc_promise() -> js_sys::Promise;
+}
+
+/// Five full GCs, letting FinalizationRegistry callbacks run in between.
+async fn force_gc() {
+    wasm_bindgen_futures::JsFuture::from(force_gc_promise())
+        .await
+        .expect("window.gc: Chromium must run with --js-flags=--expose-gc (webdriver.json)");
 }
 
 async fn locks_held() -> Value {
@@ -57,6 +74,9 @@ const CHAT: &str = include_str!("../fixtures/tasks/chat_wrapup.json");
 const TOKEN: &str = "eyJ-secret-flex-token";
 const VOICE_SID: &str = "WT7b9e1c0a5f3d4e2b8c6a1f0e9d8c7b6a";
 const WORKER_LEG: &str = "CA22222222222222222222222222222222";
+/// The storage scope of fake_flex.js's account and worker.
+const SCOPE: &str =
+    "mos-score:v2:AC0123456789abcdef0123456789abcdef:WKaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:";
 
 fn config(extra: Value) -> String {
     let mut c = json!({
@@ -71,11 +91,12 @@ fn config(extra: Value) -> String {
     c.to_string()
 }
 
-fn begin(extra: Value) -> (JsValue, Plugin) {
+/// A fresh page state and a started plugin (which replaces any running one).
+fn begin(extra: Value) -> JsValue {
     reset();
     let manager = make_manager(&config(extra), TOKEN);
-    let plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).expect("start");
-    (manager, plugin)
+    assert!(start(JsValue::NULL, manager.clone(), JsValue::NULL).expect("start"));
+    manager
 }
 
 fn parse(s: String) -> Value {
@@ -89,11 +110,9 @@ fn reqs(function: &str) -> Vec<Value> {
         .unwrap_or_default()
 }
 
-/// The `Attributes` of the first create_mos_score_task request, parsed.
-fn created_attributes() -> Value {
-    let create = &reqs("create_mos_score_task")[0];
-    serde_json::from_str(create["params"]["Attributes"].as_str().expect("Attributes"))
-        .expect("Attributes is JSON")
+/// The fields of the first create_mos_score_task request the fake accepted.
+fn created() -> Value {
+    parse(created_params(0))
 }
 
 fn log_lines() -> Vec<(String, String)> {
@@ -149,19 +168,43 @@ fn voice_task() -> JsValue {
 
 #[wasm_bindgen_test]
 async fn start_registers_one_listener_and_stop_detaches_it() {
-    let (manager, mut plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     assert_eq!(listener_count(&manager), 1);
-    assert!(plugin.active());
-    plugin.stop();
+    assert!(active());
+    stop();
     assert_eq!(listener_count(&manager), 0);
-    assert!(!plugin.active());
+    assert!(!active());
 }
 
 #[wasm_bindgen_test]
-async fn dropping_the_handle_detaches_too() {
-    let (manager, plugin) = begin(json!({}));
-    drop(plugin);
-    assert_eq!(listener_count(&manager), 0);
+async fn survives_garbage_collection_with_no_js_reference() {
+    // Flex's loader keeps no plugin instance after init: nothing on the JS
+    // side holds the plugin, and forced GCs must not stop it (issue #9).
+    let manager = begin(json!({}));
+    force_gc().await;
+    assert_eq!(listener_count(&manager), 1);
+    emit_wrapup(&manager, &voice_task());
+    force_gc().await;
+    until(
+        || reqs("create_mos_score_task").len() == 1,
+        "MOS task after GC",
+    )
+    .await;
+}
+
+#[wasm_bindgen_test]
+async fn a_second_start_replaces_the_first() {
+    let manager = begin(json!({"delaySeconds": 0.1}));
+    emit_wrapup(&manager, &voice_task());
+    assert_eq!(pending(), 1);
+    // A second Plugins.init (or a re-deploy without a reload).
+    assert!(start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap());
+    assert_eq!(listener_count(&manager), 1);
+    assert_eq!(pending(), 1, "the stored job is resumed once");
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    sleep(300).await;
+    assert_eq!(reqs("create_mos_score_task").len(), 1);
+    assert_eq!(reqs("get_mos_score").len(), 1);
 }
 
 #[wasm_bindgen_test]
@@ -174,8 +217,8 @@ async fn invalid_config_logs_one_error_and_registers_nothing() {
     ] {
         reset();
         let manager = make_manager(&config(bad.clone()), TOKEN);
-        let plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).expect("no throw");
-        assert!(!plugin.active(), "{bad}");
+        assert!(!start(JsValue::NULL, manager.clone(), JsValue::NULL).expect("no throw"));
+        assert!(!active(), "{bad}");
         assert_eq!(listener_count(&manager), 0, "{bad}");
         let errors: Vec<_> = log_lines()
             .into_iter()
@@ -195,8 +238,7 @@ async fn env_url_is_the_fallback_and_custom_data_overrides_it() {
     );
     let options = js_sys::Object::new();
     js_sys::Reflect::set(&options, &"functionsBaseUrl".into(), &backend_url().into()).unwrap();
-    let plugin = start(JsValue::NULL, manager.clone(), options.into()).unwrap();
-    assert!(plugin.active());
+    assert!(start(JsValue::NULL, manager.clone(), options.into()).unwrap());
     emit_wrapup(&manager, &voice_task());
     until(
         || reqs("create_mos_score_task").len() == 1,
@@ -208,9 +250,7 @@ async fn env_url_is_the_fallback_and_custom_data_overrides_it() {
 #[wasm_bindgen_test]
 async fn start_without_a_manager_is_a_clear_error() {
     reset();
-    let err = start(JsValue::NULL, JsValue::NULL, JsValue::NULL)
-        .err()
-        .expect("error");
+    let err = start(JsValue::NULL, JsValue::NULL, JsValue::NULL).expect_err("error");
     let msg: JsValue = err.into();
     let msg = js_sys::Reflect::get(&msg, &"message".into())
         .unwrap()
@@ -224,7 +264,7 @@ async fn start_without_a_manager_is_a_clear_error() {
 
 #[wasm_bindgen_test]
 async fn voice_task_end_to_end() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     emit_wrapup(&manager, &voice_task());
 
     // The link is written at once, on the task SID (not the reservation SID),
@@ -244,23 +284,22 @@ async fn voice_task_end_to_end() {
     assert_eq!(get[0]["contentType"], "application/x-www-form-urlencoded");
     assert_eq!(
         get[0]["params"],
-        json!({"Token": TOKEN, "CallSid": WORKER_LEG})
+        json!({"Token": TOKEN, "TaskSid": VOICE_SID, "CallSid": WORKER_LEG})
     );
 
+    // Only SIDs, the slot and the signed summary go to the server, which
+    // builds the MOS task's attributes itself.
     let create = &reqs("create_mos_score_task")[0];
     assert_eq!(create["contentType"], "application/x-www-form-urlencoded");
-    assert_eq!(create["params"]["Token"], TOKEN);
-    assert_eq!(create["params"]["OriginalTaskSid"], VOICE_SID);
-    assert_eq!(create["params"]["AttributeSlot"], "5");
-    let attrs = created_attributes();
-    let mut want = expected.clone();
-    let conv = &mut want["conversations"];
-    conv["conversation_attribute_5"] = json!("4.31");
-    conv["conversation_measure_5"] = json!(4.31);
-    conv["virtual"] = json!("Yes");
-    conv["channel"] = json!("mos_score");
-    want["mos_score"] = json!({"average": 4.31, "minimum": 3.02, "poorShare": 0.05, "samples": 360, "source": "voice-insights"});
-    assert_eq!(attrs, want);
+    let mut params = create["params"].clone();
+    assert!(params["Proof"].as_str().unwrap().starts_with("fake-hmac."));
+    params.as_object_mut().unwrap().remove("Proof");
+    assert_eq!(
+        params,
+        json!({"Token": TOKEN, "TaskSid": VOICE_SID, "CallSid": WORKER_LEG, "AttributeSlot": "5",
+               "Average": "4.31", "Minimum": "3.02", "PoorShare": "0.05", "Samples": "360",
+               "Source": "voice-insights"})
+    );
 
     until(|| logged("info", "written, MOS 4.31") == 1, "info line").await;
     assert_eq!(logged("info", VOICE_SID), 1);
@@ -274,13 +313,13 @@ async fn voice_task_end_to_end() {
 
 #[wasm_bindgen_test]
 async fn chat_task_is_skipped_quietly() {
-    let (manager, plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     emit_wrapup(&manager, &make_task(CHAT, ""));
     sleep(150).await;
     assert!(reqs("").is_empty());
     assert_eq!(parse(set_attributes_calls()), json!([]));
     assert_eq!(logged("debug", "not a voice task"), 1);
-    assert_eq!(plugin.pending(), 0);
+    assert_eq!(pending(), 0);
     // A voice task without any conference is skipped too.
     emit_wrapup(
         &manager,
@@ -293,7 +332,7 @@ async fn chat_task_is_skipped_quietly() {
 
 #[wasm_bindgen_test]
 async fn transfer_uses_the_current_workers_leg() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     emit_wrapup(&manager, &make_task(TRANSFER, ""));
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert_eq!(
@@ -304,7 +343,7 @@ async fn transfer_uses_the_current_workers_leg() {
 
 #[wasm_bindgen_test]
 async fn missing_or_invalid_call_sid_warns_and_stops() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     let bad = r#"{"conference":{"participants":[{"participantType":"worker","isCurrentWorker":true,"callSid":"CA-not-a-sid"}]},
                  "attributes":{"conference":{"participants":{"worker":"CAshort"}}}}"#;
     emit_wrapup(&manager, &make_task(VOICE, bad));
@@ -319,7 +358,7 @@ async fn missing_or_invalid_call_sid_warns_and_stops() {
 
 #[wasm_bindgen_test]
 async fn backend_500_is_logged_once_and_creates_nothing() {
-    let (manager, _plugin) = begin(json!({"deadlineSeconds": 0}));
+    let manager = begin(json!({"deadlineSeconds": 0}));
     script(
         "get_mos_score",
         r#"[{"status":500,"body":{"error":{"code":"internal_error","message":"boom"}}}]"#,
@@ -347,7 +386,7 @@ async fn backend_500_is_logged_once_and_creates_nothing() {
 
 #[wasm_bindgen_test]
 async fn non_json_body_is_a_clear_error() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     script(
         "get_mos_score",
         r#"[{"status":200,"text":"<html>Hello</html>"}]"#,
@@ -360,13 +399,13 @@ async fn non_json_body_is_a_clear_error() {
 
 #[wasm_bindgen_test]
 async fn two_wrapups_in_parallel_are_independent() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     emit_wrapup(&manager, &voice_task());
     emit_wrapup(&manager, &make_task(TRANSFER, ""));
     until(|| reqs("create_mos_score_task").len() == 2, "two MOS tasks").await;
     let mut originals: Vec<_> = reqs("create_mos_score_task")
         .iter()
-        .map(|r| r["params"]["OriginalTaskSid"].as_str().unwrap().to_owned())
+        .map(|r| r["params"]["TaskSid"].as_str().unwrap().to_owned())
         .collect();
     originals.sort();
     assert_eq!(originals, [VOICE_SID, "WT8c0f2d1b6a4e5f3c9d7b2a1f0e9d8c7b"]);
@@ -375,10 +414,10 @@ async fn two_wrapups_in_parallel_are_independent() {
 
 #[wasm_bindgen_test]
 async fn stop_during_the_wait_sends_nothing() {
-    let (manager, mut plugin) = begin(json!({"delaySeconds": 0.1}));
+    let manager = begin(json!({"delaySeconds": 0.1}));
     emit_wrapup(&manager, &voice_task());
-    assert_eq!(plugin.pending(), 1);
-    plugin.stop();
+    assert_eq!(pending(), 1);
+    stop();
     sleep(250).await;
     assert!(reqs("").is_empty());
     // ...but the job is kept for the next start.
@@ -387,42 +426,32 @@ async fn stop_during_the_wait_sends_nothing() {
 
 #[wasm_bindgen_test]
 async fn failed_link_is_logged_and_the_mos_task_still_links() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     emit_wrapup(&manager, &make_task(VOICE, r#"{"failSetAttributes":true}"#));
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert_eq!(logged("warn", "setAttributes failed"), 1);
     assert_eq!(logged("warn", VOICE_SID), 1);
-    let attrs = created_attributes();
-    assert_eq!(attrs["conversations"]["conversation_id"], VOICE_SID);
+    assert_eq!(created()["TaskSid"], VOICE_SID);
 }
 
 #[wasm_bindgen_test]
 async fn configurable_slot() {
-    let (manager, _plugin) = begin(json!({"attributeSlot": 8}));
+    let manager = begin(json!({"attributeSlot": 8}));
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
-    let attrs = created_attributes();
-    assert_eq!(
-        reqs("create_mos_score_task")[0]["params"]["AttributeSlot"],
-        "8"
-    );
-    assert_eq!(attrs["conversations"]["conversation_attribute_8"], "4.31");
-    assert_eq!(attrs["conversations"]["conversation_measure_8"], 4.31);
-    assert!(attrs["conversations"]
-        .get("conversation_attribute_5")
-        .is_none());
+    assert_eq!(created()["AttributeSlot"], "8");
 }
 
 // ---- Never lose a MOS, never write one twice (issue 5) ----
 
 #[wasm_bindgen_test]
 async fn reload_mid_wait_resumes_once() {
-    let (manager, mut first) = begin(json!({"delaySeconds": 0.6}));
+    let manager = begin(json!({"delaySeconds": 0.6}));
     emit_wrapup(&manager, &voice_task());
     sleep(50).await;
-    first.stop(); // the tab reloads
-    let second = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
-    assert_eq!(second.pending(), 1, "the stored job is resumed");
+    stop(); // the tab reloads
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    assert_eq!(pending(), 1, "the stored job is resumed");
     sleep(60).await;
     assert!(reqs("").is_empty(), "the remaining delay is honoured");
     until(
@@ -437,34 +466,18 @@ async fn reload_mid_wait_resumes_once() {
 
 #[wasm_bindgen_test]
 async fn reload_after_the_due_time_runs_at_once() {
-    let (manager, mut first) = begin(json!({"delaySeconds": 0.05}));
+    let manager = begin(json!({"delaySeconds": 0.05}));
     emit_wrapup(&manager, &voice_task());
-    first.stop();
+    stop();
     sleep(120).await; // closed past the due time
     assert!(reqs("").is_empty());
-    let _second = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
-}
-
-#[wasm_bindgen_test]
-async fn two_plugin_instances_write_once() {
-    let (manager, _a) = begin(json!({}));
-    let _b = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
-    assert_eq!(listener_count(&manager), 2);
-    emit_wrapup(&manager, &voice_task());
-    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
-    sleep(300).await;
-    assert_eq!(
-        reqs("create_mos_score_task").len(),
-        1,
-        "exactly one create request"
-    );
-    assert_eq!(reqs("get_mos_score").len(), 1);
 }
 
 #[wasm_bindgen_test]
 async fn not_ready_three_times_then_ready() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     let nr = r#"{"status":404,"body":{"error":{"code":"not_ready","message":"no samples yet"}}}"#;
     let ok = r#"{"status":200,"body":{"average":3.9,"minimum":3.1,"poorShare":0.2,"samples":42,"source":"voice-insights"}}"#;
     script("get_mos_score", &format!("[{nr},{nr},{nr},{ok}]"));
@@ -472,13 +485,12 @@ async fn not_ready_three_times_then_ready() {
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert_eq!(reqs("get_mos_score").len(), 4);
     assert_eq!(logged("info", "retry 3 in"), 1);
-    let attrs = created_attributes();
-    assert_eq!(attrs["conversations"]["conversation_attribute_5"], "3.90");
+    assert_eq!(created()["Average"], "3.90");
 }
 
 #[wasm_bindgen_test]
 async fn rate_limit_then_success() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     script(
         "get_mos_score",
         r#"[{"status":429,"body":{"error":{"code":"rate_limited","message":"slow down"}}},{"status":200,"body":{"average":4.0,"minimum":4.0,"poorShare":0,"samples":1}}]"#,
@@ -503,7 +515,7 @@ async fn rate_limit_then_success() {
 
 #[wasm_bindgen_test]
 async fn backend_down_then_up() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     script(
         "get_mos_score",
         r#"[{"network":true},{"network":true},{"status":200,"body":{"average":4.5,"minimum":4.1,"poorShare":0,"samples":9}}]"#,
@@ -516,7 +528,7 @@ async fn backend_down_then_up() {
 
 #[wasm_bindgen_test]
 async fn expired_token_then_refreshed() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     script(
         "get_mos_score",
         r#"[{"status":403,"body":{"error":{"code":"invalid_token","message":"Unauthorized: token expired"}}},{"status":200,"body":{"average":4.2,"minimum":3.9,"poorShare":0,"samples":12}}]"#,
@@ -539,7 +551,7 @@ async fn advanced_features_off_falls_back_to_the_sdk_mos() {
     reset();
     let manager = make_manager(&config(json!({})), TOKEN);
     let device = add_voice_client(&manager);
-    let _plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
     sdk_call(&device, WORKER_LEG, vec![4.4, 4.2, 3.0, 4.4, f64::NAN]);
     script(
         "get_mos_score",
@@ -547,12 +559,18 @@ async fn advanced_features_off_falls_back_to_the_sdk_mos() {
     );
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
-    let attrs = created_attributes();
-    assert_eq!(attrs["conversations"]["conversation_attribute_5"], "4.00");
+    let c = created();
     assert_eq!(
-        attrs["mos_score"],
-        json!({"average": 4, "minimum": 3, "poorShare": 0.25, "samples": 4, "source": "sdk"})
+        [
+            &c["Average"],
+            &c["Minimum"],
+            &c["PoorShare"],
+            &c["Samples"],
+            &c["Source"]
+        ],
+        ["4.00", "3.00", "0.25", "4", "sdk"]
     );
+    assert!(c.get("Proof").is_none(), "a live-SDK MOS carries no proof");
     assert_eq!(logged("warn", "live Voice SDK MOS"), 1);
 }
 
@@ -564,30 +582,30 @@ async fn sdk_source_skips_the_wait_and_insights() {
         TOKEN,
     );
     let device = add_voice_client(&manager);
-    let _plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
     sdk_call(&device, WORKER_LEG, vec![4.0, 4.5]);
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert!(reqs("get_mos_score").is_empty());
-    let attrs = created_attributes();
-    assert_eq!(attrs["conversations"]["conversation_attribute_5"], "4.25");
+    assert_eq!(created()["Average"], "4.25");
+    assert_eq!(created()["Source"], "sdk");
 }
 
 #[wasm_bindgen_test]
 async fn corrupted_storage_never_breaks_start() {
     reset();
     storage_set(
-        "mos-score:v1:job:WT00000000000000000000000000000009",
+        &format!("{SCOPE}WT00000000000000000000000000000009"),
         "{not json",
     );
     storage_set(
-        "mos-score:v1:job:WT00000000000000000000000000000008",
-        r#"{"v":1,"taskSid":"nope"}"#,
+        &format!("{SCOPE}WT00000000000000000000000000000008"),
+        r#"{"v":2,"taskSid":"nope"}"#,
     );
     storage_set("someone-else", "keep me");
     let manager = make_manager(&config(json!({})), TOKEN);
-    let plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
-    assert!(plugin.active());
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    assert!(active());
     assert_eq!(logged("warn", "corrupted stored job"), 2);
     assert_eq!(parse(storage_keys()), json!(["someone-else"]));
     emit_wrapup(&manager, &voice_task());
@@ -598,17 +616,141 @@ async fn corrupted_storage_never_breaks_start() {
 async fn jobs_older_than_a_day_expire_with_a_log_line() {
     reset();
     let day_ago = js_sys::Date::now() - 25.0 * 3600.0 * 1000.0;
-    let job = json!({"v":1,"taskSid":VOICE_SID,"callSid":WORKER_LEG,"attributes":{},
-        "createdAt":day_ago,"dueAt":day_ago + 100000.0,"deadlineAt":day_ago + 1000000.0,
-        "attempt":0,"state":"scheduled","summary":null,"live":null});
-    storage_set(&format!("mos-score:v1:job:{VOICE_SID}"), &job.to_string());
+    let job = |created: f64, task: &str| {
+        json!({"v":2,"taskSid":task,"callSid":WORKER_LEG,"slot":5,
+        "createdAt":created,"dueAt":created + 100000.0,"deadlineAt":created + 1000000.0,
+        "attempt":0,"state":"scheduled","summary":null,"live":null,"proof":null})
+        .to_string()
+    };
+    storage_set(&format!("{SCOPE}{VOICE_SID}"), &job(day_ago, VOICE_SID));
+    // A forged entry dated far in the future would otherwise never expire.
+    let forged = "WT00000000000000000000000000000007";
+    storage_set(&format!("{SCOPE}{forged}"), &job(1e300, forged));
     let manager = make_manager(&config(json!({})), TOKEN);
-    let plugin = start(JsValue::NULL, manager, JsValue::NULL).unwrap();
-    assert_eq!(plugin.pending(), 0);
+    start(JsValue::NULL, manager, JsValue::NULL).unwrap();
+    assert_eq!(pending(), 0);
     assert_eq!(logged("warn", "older than 24 h"), 1);
+    assert_eq!(logged("warn", "impossible timestamps"), 1);
+    assert_eq!(logged("warn", forged), 1);
     sleep(50).await;
     assert!(reqs("").is_empty());
     assert_eq!(parse(storage_keys()), json!([]));
+}
+
+#[wasm_bindgen_test]
+async fn stored_jobs_are_minimal_and_scoped_to_account_and_worker() {
+    let manager = begin(json!({"delaySeconds": 0.3}));
+    // Another worker's job in this browser (a shared desk): never touched.
+    let other = "mos-score:v2:AC0123456789abcdef0123456789abcdef:WKbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb:WT00000000000000000000000000000005";
+    storage_set(other, "{\"v\":2}");
+    emit_wrapup(&manager, &voice_task());
+    let stored = storage_get(&format!("{SCOPE}{VOICE_SID}")).expect("the job is stored");
+    let job = parse(stored.clone());
+    let mut keys: Vec<_> = job.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "attempt",
+            "callSid",
+            "createdAt",
+            "deadlineAt",
+            "dueAt",
+            "live",
+            "proof",
+            "slot",
+            "state",
+            "summary",
+            "taskSid",
+            "v"
+        ]
+    );
+    // No attribute of the original task (caller data) is stored.
+    for value in ["gold-tier", "+1", "CA11111111111111111111111111111111"] {
+        assert!(!stored.contains(value), "{value} stored: {stored}");
+    }
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    // A restart resumes only its own scope: the other worker's job stays.
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    assert_eq!(pending(), 0);
+    assert_eq!(logged("warn", "corrupted"), 0);
+    assert_eq!(parse(storage_keys()), json!([other]));
+}
+
+#[wasm_bindgen_test]
+async fn a_job_of_plugin_0_1_is_moved_under_the_scope_without_its_attributes() {
+    reset();
+    let now = js_sys::Date::now();
+    let v1 = json!({"v":1,"taskSid":VOICE_SID,"callSid":WORKER_LEG,"attributes":{"from":"+15550100"},
+        "createdAt":now,"dueAt":now,"deadlineAt":now + 60000.0,
+        "attempt":0,"state":"scheduled","summary":null,"live":null});
+    storage_set(&format!("mos-score:v1:job:{VOICE_SID}"), &v1.to_string());
+    let manager = make_manager(&config(json!({})), TOKEN);
+    start(JsValue::NULL, manager, JsValue::NULL).unwrap();
+    assert_eq!(pending(), 1);
+    let moved = storage_get(&format!("{SCOPE}{VOICE_SID}")).expect("moved");
+    assert!(!moved.contains("+15550100"), "{moved}");
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    assert_eq!(parse(storage_keys()), json!([]));
+}
+
+#[wasm_bindgen_test]
+async fn server_mode_links_only() {
+    reset();
+    let manager = make_manager(
+        &json!({"source": "server", "delaySeconds": 0.01}).to_string(),
+        TOKEN,
+    );
+    assert!(start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap());
+    emit_wrapup(&manager, &voice_task());
+    let calls = parse(set_attributes_calls());
+    assert_eq!(
+        calls[0]["attributes"]["conversations"]["conversation_id"],
+        VOICE_SID
+    );
+    assert_eq!(pending(), 0, "no timer");
+    sleep(100).await;
+    assert!(reqs("").is_empty(), "no request");
+    assert_eq!(parse(storage_keys()), json!([]), "no stored job");
+}
+
+#[wasm_bindgen_test]
+async fn the_live_mos_tap_follows_a_replaced_voice_client() {
+    reset();
+    let manager = make_manager(&config(json!({"source": "sdk"})), TOKEN);
+    let first = add_voice_client(&manager);
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    // Voice init timed out: Flex sets an empty proxy. Nothing breaks.
+    replace_voice_client(&manager, true);
+    emit_event(&manager, "taskReceived", &voice_task());
+    // Flex re-initialises voice: a new Device behind a new Proxy.
+    let second = replace_voice_client(&manager, false);
+    emit_event(&manager, "taskAccepted", &voice_task());
+    sdk_call(&second, WORKER_LEG, vec![3.0, 3.5]);
+    sdk_call(&first, "CA99999999999999999999999999999999", vec![5.0]);
+    emit_wrapup(&manager, &voice_task());
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    assert_eq!(created()["Average"], "3.25");
+}
+
+#[wasm_bindgen_test]
+async fn a_request_with_no_answer_is_aborted_and_retried() {
+    let manager = begin(json!({}));
+    script(
+        "get_mos_score",
+        r#"[{"hang":true},{"status":200,"body":{"average":4.2,"minimum":3.9,"poorShare":0,"samples":12}}]"#,
+    );
+    emit_wrapup(&manager, &voice_task());
+    // The abort comes after 15 s (backend::TIMEOUT_MS).
+    for _ in 0..250 {
+        if reqs("create_mos_score_task").len() == 1 {
+            break;
+        }
+        sleep(100).await;
+    }
+    assert_eq!(logged("warn", "gave no answer within 15 s"), 1);
+    assert_eq!(reqs("get_mos_score").len(), 2);
+    assert_eq!(created()["Average"], "4.20");
 }
 
 #[wasm_bindgen_test]
@@ -621,7 +763,7 @@ async fn token_falls_back_to_the_store() {
         &JsValue::UNDEFINED,
     )
     .unwrap();
-    let _plugin = start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
+    start(JsValue::NULL, manager.clone(), JsValue::NULL).unwrap();
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
     assert_eq!(
@@ -631,37 +773,22 @@ async fn token_falls_back_to_the_store() {
 }
 
 #[wasm_bindgen_test]
-async fn resume_racing_a_live_timer_writes_once() {
-    let (manager, _live) = begin(json!({"delaySeconds": 0.1}));
-    emit_wrapup(&manager, &voice_task());
-    // A second instance starts (another tab loading) while the first one's
-    // timer is armed; it resumes the same stored job.
-    let other = make_manager(&config(json!({"delaySeconds": 0.1})), TOKEN);
-    let resumed = start(JsValue::NULL, other, JsValue::NULL).unwrap();
-    assert_eq!(resumed.pending(), 1);
-    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
-    sleep(300).await;
-    assert_eq!(reqs("create_mos_score_task").len(), 1);
-    assert_eq!(reqs("get_mos_score").len(), 1);
-}
-
-#[wasm_bindgen_test]
 async fn sdk_source_without_samples_warns_and_sends_nothing() {
-    let (manager, plugin) = begin(json!({"source": "sdk"}));
+    let manager = begin(json!({"source": "sdk"}));
     emit_wrapup(&manager, &voice_task());
     sleep(100).await;
     assert!(reqs("").is_empty());
-    assert_eq!(plugin.pending(), 0);
+    assert_eq!(pending(), 0);
     assert_eq!(logged("warn", "no live MOS samples"), 1);
     assert_eq!(logged("warn", VOICE_SID), 1);
 }
 
 #[wasm_bindgen_test]
 async fn a_finished_job_keeps_its_lock_briefly_for_other_tabs() {
-    let (manager, _plugin) = begin(json!({}));
+    let manager = begin(json!({}));
     emit_wrapup(&manager, &voice_task());
     until(|| logged("info", "written, MOS") == 1, "MOS task").await;
-    let key = format!("mos-score:v1:job:{VOICE_SID}");
+    let key = format!("{SCOPE}{VOICE_SID}");
     // The job is gone from storage, but the lock lingers so that a tab taking
     // it next sees the removal (storage reaches other tabs asynchronously).
     assert_eq!(parse(storage_keys()), json!([]));

@@ -1,8 +1,7 @@
 //! One error type for the whole flow. It becomes a `JsError` (or a log line)
 //! only at the wasm boundary.
 
-use alloc::string::String;
-use core::fmt;
+use std::fmt;
 
 /// Everything that can go wrong between a wrap-up and the MOS task.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,8 +48,10 @@ pub enum ErrorClass {
     Transient,
     /// Voice Insights cannot answer for this account: use the live SDK MOS.
     NeedsFallback,
-    /// Retrying cannot help (400, unknown call, bad data).
+    /// Retrying cannot help (400, unknown call, another worker's task).
     Permanent,
+    /// create_mos_score_task refused get_mos_score's proof: fetch again.
+    Refetch,
 }
 
 impl Error {
@@ -59,6 +60,8 @@ impl Error {
         match self {
             Error::Backend { status, code, .. } => match (*status, code.as_str()) {
                 (403, "advanced_features_required") => ErrorClass::NeedsFallback,
+                (403, "not_your_task") => ErrorClass::Permanent,
+                (400, "invalid_proof") => ErrorClass::Refetch,
                 (403, _) | (404, "not_ready") | (408, _) | (429, _) => ErrorClass::Transient,
                 (s, _) if s >= 500 => ErrorClass::Transient,
                 _ => ErrorClass::Permanent,
@@ -159,6 +162,12 @@ mod tests {
             backend(404, "call_not_found").class(),
             ErrorClass::Permanent
         );
+        assert_eq!(
+            backend(503, "auth_unavailable").class(),
+            ErrorClass::Transient
+        );
+        assert_eq!(backend(403, "not_your_task").class(), ErrorClass::Permanent);
+        assert_eq!(backend(400, "invalid_proof").class(), ErrorClass::Refetch);
         assert_eq!(Error::Network("x".into()).class(), ErrorClass::Transient);
         assert_eq!(
             Error::BadResponse("x".into()).class(),

@@ -1,8 +1,6 @@
 //! A small JSON value, so the core can merge task attributes without pulling
 //! serde_json into the wasm. Objects keep their key order.
 
-use alloc::{borrow::ToOwned, string::String, vec::Vec};
-
 /// A JSON value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {

@@ -5,9 +5,8 @@
 //! `FLEX_APP_FUNCTIONS_BASE_URL` (base URL only), then the defaults below.
 
 use super::error::Error;
-use super::mos::{is_whole, round};
+use super::mos::is_whole;
 use super::value::Value;
-use alloc::{borrow::ToOwned, string::String};
 
 /// Voice Insights needs about 100 s after a call ends to process it.
 pub const DEFAULT_DELAY_MS: u32 = 100_000;
@@ -50,6 +49,10 @@ pub enum Source {
     Insights,
     /// The Voice SDK's live samples only; no 100 s wait.
     Sdk,
+    /// Server-side mode (docs/server-mode.md): the `mos_events` Function
+    /// writes the MOS from Event Streams; the plugin only links the
+    /// conversation, with no timer and no request.
+    Server,
 }
 
 /// The validated configuration.
@@ -79,7 +82,7 @@ fn seconds(custom: &Value, key: &'static str, max_s: f64, default: u32) -> Resul
     match custom.get(key) {
         None | Some(Value::Null) => Ok(default),
         Some(v) => match v.as_f64() {
-            Some(s) if (0.0..=max_s).contains(&s) => Ok(round(s * 1000.0) as u32),
+            Some(s) if (0.0..=max_s).contains(&s) => Ok((s * 1000.0).round() as u32),
             _ => Err(bad(key, "must be a number of seconds in range")),
         },
     }
@@ -121,19 +124,27 @@ impl Config {
             Some(v @ Value::Obj(_)) => v,
             Some(_) => return Err(bad("custom_data.mos_score", "must be an object")),
         };
+        let source = match custom.get("source").map(|v| (v, v.as_str())) {
+            None | Some((Value::Null, _)) | Some((_, Some("insights"))) => Source::Insights,
+            Some((_, Some("sdk"))) => Source::Sdk,
+            Some((_, Some("server"))) => Source::Server,
+            Some(_) => return Err(bad("source", "must be \"insights\", \"sdk\" or \"server\"")),
+        };
         let base = match custom.get("functionsBaseUrl") {
             None | Some(Value::Null) => env_base_url.unwrap_or(""),
             Some(Value::Str(s)) => s.as_str(),
             Some(_) => return Err(bad("functionsBaseUrl", "must be a string")),
         };
         let base = base.trim().trim_end_matches('/');
-        if base.is_empty() {
+        if base.is_empty() && source == Source::Server {
+            // Server mode sends no request: no Functions URL needed.
+        } else if base.is_empty() {
             return Err(bad(
                 "functionsBaseUrl",
                 "is not set (FLEX_APP_FUNCTIONS_BASE_URL or custom_data.mos_score.functionsBaseUrl)",
             ));
         }
-        if !valid_base_url(base) {
+        if !base.is_empty() && !valid_base_url(base) {
             return Err(bad(
                 "functionsBaseUrl",
                 "must be an https:// URL (or http://localhost for local runs)",
@@ -152,11 +163,6 @@ impl Config {
                 .as_str()
                 .and_then(LogLevel::parse)
                 .ok_or_else(|| bad("logLevel", "must be one of debug, info, warn, error"))?,
-        };
-        let source = match custom.get("source").map(|v| (v, v.as_str())) {
-            None | Some((Value::Null, _)) | Some((_, Some("insights"))) => Source::Insights,
-            Some((_, Some("sdk"))) => Source::Sdk,
-            Some(_) => return Err(bad("source", "must be \"insights\" or \"sdk\"")),
         };
         let retry_base_ms = seconds(custom, "retryBaseSeconds", 600.0, DEFAULT_RETRY_BASE_MS)?;
         if retry_base_ms == 0 {
@@ -177,7 +183,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::value::tests::parse;
+    use crate::domain::value::tests::parse;
 
     const URL: &str = "https://mos-1234-dev.twil.io";
 
@@ -208,6 +214,16 @@ mod tests {
         assert_eq!(c.source, Source::Sdk);
         assert_eq!(c.deadline_ms, 60_000);
         assert_eq!(c.retry_base_ms, 10);
+    }
+
+    #[test]
+    fn server_mode_needs_no_functions_url() {
+        let custom = parse(r#"{"source":"server"}"#);
+        let c = Config::resolve(None, Some(&custom)).unwrap();
+        assert_eq!(c.source, Source::Server);
+        assert_eq!(c.base_url, "");
+        // Every other source still needs it.
+        assert!(Config::resolve(None, Some(&parse(r#"{"source":"sdk"}"#))).is_err());
     }
 
     #[test]

@@ -12,15 +12,20 @@
 
 use super::config::{Config, Source};
 use super::error::{Error, ErrorClass};
-use super::mos::MosSummary;
+use super::mos::{MosSource, MosSummary};
 use super::sid::{CallSid, TaskSid};
 use super::value::{Map, Value};
-use alloc::string::String;
 
-/// localStorage key prefix; bump the version when the shape changes.
-pub const STORAGE_PREFIX: &str = "mos-score:v1:job:";
+/// Where plugin 0.1 kept its jobs (unscoped, with the task's attributes);
+/// they are moved under the current scope at start.
+pub const LEGACY_PREFIX: &str = "mos-score:v1:job:";
+/// localStorage key prefix; bump the version when the shape changes. A key
+/// is `mos-score:v2:<AccountSid>:<WorkerSid>:<TaskSid>` (see [`scope`]).
+pub const STORAGE_PREFIX: &str = "mos-score:v2:";
 /// Jobs older than this are dropped with a log line.
 pub const JOB_TTL_MS: f64 = 24.0 * 3600.0 * 1000.0;
+/// A job dated further ahead than this (clock skew) is absurd.
+const FUTURE_SKEW_MS: f64 = 3600.0 * 1000.0;
 /// No retry waits longer than this.
 pub const RETRY_CAP_MS: u32 = 300_000;
 
@@ -67,8 +72,8 @@ impl JobState {
 pub enum Step {
     /// Ask get_mos_score for the call's MOS.
     Fetch,
-    /// Create the MOS task with this summary.
-    Create(MosSummary),
+    /// Create the MOS task with this summary and get_mos_score's proof of it.
+    Create(MosSummary, Option<String>),
 }
 
 /// What to do after an error.
@@ -82,15 +87,38 @@ pub enum Decision {
     GiveUp,
 }
 
-/// One wrap-up's work, from the wrap-up to the MOS task.
+/// How a stored job's timestamps look at start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Age {
+    /// Fine: resume it.
+    Live,
+    /// Older than [`JOB_TTL_MS`].
+    Expired,
+    /// Dated in the future or out of order (a corrupted or forged entry).
+    Absurd,
+}
+
+/// The storage scope `"<AccountSid>:<WorkerSid>:"`: a tab only ever resumes
+/// jobs of its own account and worker, and leaves the others alone.
+pub fn scope(account: &str, worker: &str) -> String {
+    let mut s = String::from(STORAGE_PREFIX);
+    for part in [account, ":", worker, ":"] {
+        s.push_str(part);
+    }
+    s
+}
+
+/// One wrap-up's work, from the wrap-up to the MOS task. This is everything
+/// that is stored: SIDs, slot, times, state and the fetched summary (no task
+/// attributes, so no caller data sits in localStorage).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PendingJob {
     /// The original task.
     pub task_sid: TaskSid,
     /// The worker's call leg.
     pub call_sid: CallSid,
-    /// The original task's attributes, already linked.
-    pub attributes: Value,
+    /// Which `conversation_attribute_N` / `conversation_measure_N` to write.
+    pub slot: u8,
     /// When the wrap-up happened (ms since the epoch).
     pub created_at: f64,
     /// When the next attempt is due.
@@ -103,6 +131,8 @@ pub struct PendingJob {
     pub state: JobState,
     /// The MOS, once known.
     pub summary: Option<MosSummary>,
+    /// get_mos_score's signature over `summary` (Voice Insights only).
+    pub proof: Option<String>,
     /// The live SDK MOS captured at wrap-up, for the fallback.
     pub live: Option<MosSummary>,
 }
@@ -127,39 +157,46 @@ impl PendingJob {
     pub fn new(
         task_sid: TaskSid,
         call_sid: CallSid,
-        attributes: Value,
         now: f64,
         cfg: &Config,
         live: Option<MosSummary>,
     ) -> Self {
         let (due_at, summary) = match cfg.source {
             Source::Sdk => (now, live.clone()),
-            Source::Insights => (now + f64::from(cfg.delay_ms), None),
+            Source::Insights | Source::Server => (now + f64::from(cfg.delay_ms), None),
         };
         PendingJob {
             task_sid,
             call_sid,
-            attributes,
+            slot: cfg.slot,
             created_at: now,
             due_at,
             deadline_at: due_at + f64::from(cfg.deadline_ms),
             attempt: 0,
             state: JobState::Scheduled,
             summary,
+            proof: None,
             live,
         }
     }
 
-    /// The localStorage key of this job.
-    pub fn storage_key(&self) -> String {
-        let mut k = String::from(STORAGE_PREFIX);
-        k.push_str(self.task_sid.as_str());
-        k
+    /// The localStorage key of this job under a [`scope`].
+    pub fn storage_key(&self, scope: &str) -> String {
+        scope.to_owned() + self.task_sid.as_str()
     }
 
-    /// Older than 24 h.
-    pub fn is_expired(&self, now: f64) -> bool {
-        now - self.created_at > JOB_TTL_MS
+    /// Whether a stored job is still worth resuming at `now`.
+    pub fn age(&self, now: f64) -> Age {
+        let ordered = self.created_at <= self.due_at
+            && self.due_at <= self.deadline_at
+            && self.deadline_at - self.created_at <= JOB_TTL_MS;
+        if !ordered || self.created_at > now + FUTURE_SKEW_MS {
+            Age::Absurd
+        } else if now - self.created_at > JOB_TTL_MS {
+            Age::Expired
+        } else {
+            Age::Live
+        }
     }
 
     /// Starts an attempt: what to do now.
@@ -167,7 +204,7 @@ impl PendingJob {
         match &self.summary {
             Some(s) => {
                 self.state = JobState::Creating;
-                Step::Create(s.clone())
+                Step::Create(s.clone(), self.proof.clone())
             }
             None => {
                 self.state = JobState::Fetching;
@@ -177,8 +214,9 @@ impl PendingJob {
     }
 
     /// get_mos_score answered.
-    pub fn fetched(&mut self, summary: MosSummary) {
+    pub fn fetched(&mut self, summary: MosSummary, proof: Option<String>) {
         self.summary = Some(summary);
+        self.proof = proof;
         self.state = JobState::Creating;
     }
 
@@ -206,7 +244,18 @@ impl PendingJob {
                 Decision::GiveUp
             }
             ErrorClass::NeedsFallback => fallback(self),
-            ErrorClass::Transient => {
+            ErrorClass::Transient | ErrorClass::Refetch => {
+                if err.class() == ErrorClass::Refetch
+                    && self.summary.as_ref().map(|s| s.source) == Some(MosSource::VoiceInsights)
+                {
+                    // The proof no longer verifies (e.g. the secret rotated):
+                    // ask get_mos_score again for a fresh one.
+                    self.summary = None;
+                    self.proof = None;
+                } else if err.class() == ErrorClass::Refetch {
+                    self.state = JobState::Failed;
+                    return Decision::GiveUp;
+                }
                 self.attempt += 1;
                 let at = now + f64::from(retry_delay_ms(self.attempt, retry_base_ms, seed));
                 if at > self.deadline_at {
@@ -223,10 +272,10 @@ impl PendingJob {
     /// The job as stored in localStorage.
     pub fn to_value(&self) -> Value {
         let mut m = Map::new();
-        m.insert("v", Value::Num(1.0));
+        m.insert("v", Value::Num(2.0));
         m.insert("taskSid", Value::str(self.task_sid.as_str()));
         m.insert("callSid", Value::str(self.call_sid.as_str()));
-        m.insert("attributes", self.attributes.clone());
+        m.insert("slot", Value::Num(f64::from(self.slot)));
         m.insert("createdAt", Value::Num(self.created_at));
         m.insert("dueAt", Value::Num(self.due_at));
         m.insert("deadlineAt", Value::Num(self.deadline_at));
@@ -235,12 +284,19 @@ impl PendingJob {
         let opt = |s: &Option<MosSummary>| s.as_ref().map_or(Value::Null, MosSummary::to_value);
         m.insert("summary", opt(&self.summary));
         m.insert("live", opt(&self.live));
+        m.insert(
+            "proof",
+            self.proof.as_deref().map_or(Value::Null, Value::str),
+        );
         Value::Obj(m)
     }
 
     /// Reads a stored job back; anything foreign or corrupted is an error.
     pub fn from_value(v: &Value) -> Result<Self, &'static str> {
-        if v.get("v").and_then(Value::as_f64) != Some(1.0) {
+        // Version 1 (plugin 0.1) also stored the task's attributes, which
+        // are ignored, and no slot, which was then always the default.
+        let version = v.get("v").and_then(Value::as_f64);
+        if version != Some(1.0) && version != Some(2.0) {
             return Err("unknown version");
         }
         let s = |k| v.get(k).and_then(Value::as_str).ok_or("missing field");
@@ -251,10 +307,26 @@ impl PendingJob {
                 .map(Some)
                 .map_err(|_| "bad summary"),
         };
-        let attributes = v.get("attributes").cloned().ok_or("missing attributes")?;
-        if !matches!(attributes, Value::Obj(_)) {
-            return Err("attributes is not an object");
+        let slot = match version {
+            Some(1.0) => f64::from(super::config::DEFAULT_SLOT),
+            _ => n("slot")?,
+        };
+        if !(1.0..=10.0).contains(&slot) || !super::mos::is_whole(slot) {
+            return Err("bad slot");
         }
+        let proof = match v.get("proof") {
+            None | Some(Value::Null) => None,
+            Some(p) => Some(p.as_str().ok_or("bad proof")?.to_owned()),
+        };
+        let number = |k| {
+            n(k).and_then(|x| {
+                if x.is_finite() {
+                    Ok(x)
+                } else {
+                    Err("bad time")
+                }
+            })
+        };
         let attempt = n("attempt")?;
         if !(0.0..1e6).contains(&attempt) || !super::mos::is_whole(attempt) {
             return Err("bad attempt");
@@ -262,13 +334,14 @@ impl PendingJob {
         Ok(PendingJob {
             task_sid: TaskSid::parse(s("taskSid")?).map_err(|_| "bad taskSid")?,
             call_sid: CallSid::parse(s("callSid")?).map_err(|_| "bad callSid")?,
-            attributes,
-            created_at: n("createdAt")?,
-            due_at: n("dueAt")?,
-            deadline_at: n("deadlineAt")?,
+            slot: slot as u8,
+            created_at: number("createdAt")?,
+            due_at: number("dueAt")?,
+            deadline_at: number("deadlineAt")?,
             attempt: attempt as u32,
             state: JobState::parse(s("state")?).ok_or("bad state")?,
             summary: summary("summary")?,
+            proof,
             live: summary("live")?,
         })
     }
@@ -277,8 +350,7 @@ impl PendingJob {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::mos::MosSource;
-    use crate::core::value::tests::parse;
+    use crate::domain::value::tests::parse;
 
     fn cfg(source: Source) -> Config {
         let mut c = Config::resolve(Some("https://x.twil.io"), None).unwrap();
@@ -290,7 +362,6 @@ mod tests {
         PendingJob::new(
             TaskSid::parse("WT00000000000000000000000000000001").unwrap(),
             CallSid::parse("CA00000000000000000000000000000001").unwrap(),
-            parse(r#"{"conversations":{"conversation_id":"WT00000000000000000000000000000001"}}"#),
             1_000.0,
             &cfg(source),
             live,
@@ -316,9 +387,10 @@ mod tests {
         assert_eq!(j.deadline_at, 101_000.0 + 900_000.0);
         assert_eq!(j.state, JobState::Scheduled);
         assert_eq!(
-            j.storage_key(),
-            "mos-score:v1:job:WT00000000000000000000000000000001"
+            j.storage_key(&scope("ACx", "WKy")),
+            "mos-score:v2:ACx:WKy:WT00000000000000000000000000000001"
         );
+        assert_eq!(j.slot, 5);
     }
 
     #[test]
@@ -326,10 +398,10 @@ mod tests {
         let mut j = job(Source::Insights, None);
         assert_eq!(j.begin(), Step::Fetch);
         let s = MosSummary::new(4.2, 3.1, 0.0, 10, MosSource::VoiceInsights).unwrap();
-        j.fetched(s.clone());
+        j.fetched(s.clone(), Some("proof".into()));
         assert_eq!(j.state, JobState::Creating);
         // A retried attempt (e.g. after a reload) creates without refetching.
-        assert_eq!(j.begin(), Step::Create(s));
+        assert_eq!(j.begin(), Step::Create(s, Some("proof".into())));
         j.created();
         assert_eq!(j.state, JobState::Done);
     }
@@ -338,7 +410,7 @@ mod tests {
     fn sdk_mode_is_due_at_once_with_the_live_summary() {
         let mut j = job(Source::Sdk, Some(live()));
         assert_eq!(j.due_at, 1_000.0);
-        assert_eq!(j.begin(), Step::Create(live()));
+        assert_eq!(j.begin(), Step::Create(live(), None));
     }
 
     #[test]
@@ -376,7 +448,7 @@ mod tests {
             j.failed(&err(404, "not_ready"), late, 10_000, 1),
             Decision::Fallback
         );
-        assert_eq!(j.begin(), Step::Create(live()));
+        assert_eq!(j.begin(), Step::Create(live(), None));
     }
 
     #[test]
@@ -406,13 +478,45 @@ mod tests {
         let mut j = job(Source::Insights, Some(live()));
         j.begin();
         let s = MosSummary::new(4.4, 4.0, 0.0, 5, MosSource::VoiceInsights).unwrap();
-        j.fetched(s.clone());
+        j.fetched(s.clone(), Some("p".into()));
         j.begin();
         assert!(matches!(
-            j.failed(&err(503, ""), j.due_at, 10, 1),
+            j.failed(&err(503, "auth_unavailable"), j.due_at, 10, 1),
             Decision::RetryAt(_)
         ));
-        assert_eq!(j.begin(), Step::Create(s));
+        assert_eq!(j.begin(), Step::Create(s, Some("p".into())));
+    }
+
+    #[test]
+    fn a_proof_that_no_longer_verifies_is_fetched_again() {
+        let mut j = job(Source::Insights, None);
+        j.begin();
+        let s = MosSummary::new(4.4, 4.0, 0.0, 5, MosSource::VoiceInsights).unwrap();
+        j.fetched(s, Some("stale".into()));
+        j.begin();
+        assert!(matches!(
+            j.failed(&err(400, "invalid_proof"), j.due_at, 10, 1),
+            Decision::RetryAt(_)
+        ));
+        assert_eq!(j.begin(), Step::Fetch);
+        assert_eq!(j.proof, None);
+        // A live-SDK summary has no proof to renew: that is final.
+        let mut sdk = job(Source::Sdk, Some(live()));
+        sdk.begin();
+        assert_eq!(
+            sdk.failed(&err(400, "invalid_proof"), 0.0, 10, 1),
+            Decision::GiveUp
+        );
+    }
+
+    #[test]
+    fn another_workers_task_is_never_retried() {
+        let mut j = job(Source::Insights, None);
+        j.begin();
+        assert_eq!(
+            j.failed(&err(403, "not_your_task"), 0.0, 10, 1),
+            Decision::GiveUp
+        );
     }
 
     #[test]
@@ -441,6 +545,8 @@ mod tests {
             "[]",
             r#"{"v":2}"#,
             r#"{"v":1,"taskSid":"WT1"}"#,
+            r#"{"v":2,"taskSid":"WT1"}"#,
+            r#"{"v":3,"taskSid":"WT00000000000000000000000000000001"}"#,
             r#"{"hello":"world"}"#,
         ] {
             assert!(PendingJob::from_value(&parse(bad)).is_err(), "{bad}");
@@ -450,12 +556,56 @@ mod tests {
             m.insert("state", Value::str("exploded"));
         }
         assert!(PendingJob::from_value(&v).is_err());
+        // Nothing but SIDs, slot, times, state and summaries is stored.
+        let Value::Obj(m) = j.to_value() else {
+            panic!("object")
+        };
+        let keys: Vec<&str> = m.iter().map(|(k, _)| k).collect();
+        assert_eq!(
+            keys,
+            [
+                "v",
+                "taskSid",
+                "callSid",
+                "slot",
+                "createdAt",
+                "dueAt",
+                "deadlineAt",
+                "attempt",
+                "state",
+                "summary",
+                "live",
+                "proof"
+            ]
+        );
     }
 
     #[test]
-    fn expires_after_a_day() {
+    fn a_version_1_job_is_read_without_its_attributes() {
+        let v1 = parse(
+            r#"{"v":1,"taskSid":"WT00000000000000000000000000000001","callSid":"CA00000000000000000000000000000001",
+            "attributes":{"from":"+15550100"},"createdAt":1000,"dueAt":101000,"deadlineAt":1001000,
+            "attempt":0,"state":"scheduled","summary":null,"live":null}"#,
+        );
+        let j = PendingJob::from_value(&v1).unwrap();
+        assert_eq!(j, job(Source::Insights, None));
+        let stored = PendingJob::from_value(&j.to_value()).unwrap().to_value();
+        assert!(stored.get("attributes").is_none());
+    }
+
+    #[test]
+    fn expires_after_a_day_and_absurd_times_are_caught() {
         let j = job(Source::Insights, None);
-        assert!(!j.is_expired(1_000.0 + JOB_TTL_MS));
-        assert!(j.is_expired(1_001.0 + JOB_TTL_MS));
+        assert_eq!(j.age(1_000.0 + JOB_TTL_MS), Age::Live);
+        assert_eq!(j.age(1_001.0 + JOB_TTL_MS), Age::Expired);
+        let mut future = j.clone();
+        future.created_at = 1e300;
+        assert_eq!(future.age(1_000.0), Age::Absurd);
+        let mut unordered = j.clone();
+        unordered.deadline_at = unordered.due_at - 1.0;
+        assert_eq!(unordered.age(1_000.0), Age::Absurd);
+        let mut endless = j;
+        endless.deadline_at = 1e300;
+        assert_eq!(endless.age(1_000.0), Age::Absurd);
     }
 }

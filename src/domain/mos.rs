@@ -2,7 +2,6 @@
 
 use super::error::Error;
 use super::value::{Map, Value};
-use alloc::string::String;
 
 /// Samples below this MOS count as poor.
 pub const POOR_MOS: f64 = 3.5;
@@ -45,29 +44,29 @@ fn is_mos(x: f64) -> bool {
     x.is_finite() && (1.0..=5.0).contains(&x)
 }
 
-/// Rounds half away from zero, like `f64::round`, without libm (the wasm is
-/// `no_std`). Only for values well inside the i64 range, as all ours are.
-pub fn round(x: f64) -> f64 {
-    if x >= 0.0 {
-        (x + 0.5) as i64 as f64
-    } else {
-        -((-x + 0.5) as i64 as f64)
-    }
-}
-
 /// True for a whole number (of a range the caller has already checked).
 pub fn is_whole(x: f64) -> bool {
     x == x as i64 as f64
 }
 
-/// Rounds to 2 decimals (the one rounding rule of the plugin).
+/// The one rounding rule (docs/contract.md, vectors in fixtures/rounding.json,
+/// the same in the Functions): half up to 2 decimals, after snapping float
+/// noise to 9 decimals, so that a true tie such as (4.30 + 4.31) / 2, which
+/// floats store as 4.30499999…, still rounds up. Returns hundredths.
+fn cents(x: f64) -> f64 {
+    // Whole nanos are exact in an f64 here, and n / 1e7 is correctly rounded,
+    // so a decimal tie stays an exact .5 for the second rounding.
+    ((x * 1e9).round() / 1e7).round()
+}
+
+/// Rounds to 2 decimals by the one rule (see [`cents`]).
 pub fn round2(x: f64) -> f64 {
-    round(x * 100.0) / 100.0
+    cents(x) / 100.0
 }
 
 /// Formats a MOS as a string with exactly 2 decimals, e.g. `"4.30"`.
 pub fn format2(x: f64) -> String {
-    let cents = round(x * 100.0) as u32;
+    let cents = cents(x) as u32;
     let frac = cents % 100;
     let mut s = String::new();
     super::error::push_u32(&mut s, cents / 100);
@@ -187,7 +186,25 @@ impl LiveMos {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::value::tests::{fixture, parse};
+    use crate::domain::value::tests::{fixture, parse};
+
+    #[test]
+    fn rounding_follows_the_shared_vectors() {
+        let vectors = fixture("rounding.json");
+        let Some(Value::Arr(list)) = vectors.get("vectors") else {
+            panic!("fixtures/rounding.json has no vectors");
+        };
+        assert!(list.len() >= 10);
+        for v in list {
+            let x = v.get("x").and_then(Value::as_f64).unwrap();
+            let want = v.get("round2").and_then(Value::as_f64).unwrap();
+            let text = v.get("text").and_then(Value::as_str).unwrap();
+            assert_eq!(round2(x), want, "round2({x})");
+            assert_eq!(format2(x), text, "format2({x})");
+        }
+        // The live-SDK path and the Function agree on the 3.815 case.
+        assert_eq!(format2((3.81 + 3.82) / 2.0), "3.82");
+    }
 
     #[test]
     fn parses_the_shared_fixture() {
@@ -220,12 +237,7 @@ mod tests {
     }
 
     #[test]
-    fn rounding_matches_std() {
-        for x in [
-            0.0, 0.5, 1.5, 2.4999, 430.5, 431.49, -0.5, -2.5, 100_000.0, 3599.9995,
-        ] {
-            assert_eq!(round(x), x.round(), "{x}");
-        }
+    fn whole_numbers() {
         assert!(is_whole(5.0) && !is_whole(5.5) && is_whole(-3.0));
     }
 

@@ -3,15 +3,19 @@
 use super::error::Error;
 use super::sid::{CallSid, TaskSid};
 use super::value::Value;
-use alloc::{string::String, vec::Vec};
 
-/// One entry of `task.conference.participants` (Flex UI 2.x).
+/// One entry of `task.conference.participants` (Flex UI 2.x
+/// `ConferenceParticipant`).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Participant {
-    /// `participantType == "worker"`.
+    /// `participantType` is `"worker"` (Flex's raw type `"agent"` counts too).
     pub worker: bool,
     /// `isCurrentWorker`.
     pub current_worker: bool,
+    /// `status == "joined"`.
+    pub joined: bool,
+    /// `reservationSid`, unvalidated.
+    pub reservation_sid: Option<String>,
     /// `callSid`, unvalidated.
     pub call_sid: Option<String>,
 }
@@ -21,6 +25,8 @@ pub struct Participant {
 pub struct WrapupTask {
     /// `task.taskSid` (not `task.sid`, which is the reservation).
     pub task_sid: TaskSid,
+    /// `task.sid`: this worker's reservation on the task.
+    pub reservation_sid: Option<String>,
     /// `task.taskChannelUniqueName`.
     pub channel: String,
     /// `task.conference` exists.
@@ -59,32 +65,44 @@ impl WrapupTask {
         if let Err(why) = self.is_call() {
             return Plan::Skip(why);
         }
-        match pick_worker_leg(&self.participants, &self.attributes) {
+        match pick_worker_leg(
+            &self.participants,
+            self.reservation_sid.as_deref(),
+            &self.attributes,
+        ) {
             Ok(sid) => Plan::Run(sid),
             Err(e) => Plan::NoLeg(e),
         }
     }
 }
 
-/// Picks the worker's call leg.
+/// Picks the worker's call leg, first valid `callSid` of:
 ///
-/// The live participant that is the current worker and has a valid `callSid`
-/// wins (after a transfer there are two worker legs; only one is ours). Else
-/// `attributes.conference.participants.worker`. Errors carry the last invalid
-/// SID seen, if any.
+/// 1. the worker participant whose `reservationSid` is this task's
+///    reservation (`task.sid`): when a task comes back to the same worker,
+///    Flex keeps the earlier leg (status `left`) and `isCurrentWorker` is true
+///    for both, so only the reservation tells them apart;
+/// 2. a joined participant that is the current worker;
+/// 3. `attributes.conference.participants.worker`.
+///
+/// Errors carry the last invalid SID seen, if any.
 pub fn pick_worker_leg(
     participants: &[Participant],
+    reservation_sid: Option<&str>,
     attributes: &Value,
 ) -> Result<CallSid, Option<Error>> {
     let mut last_err = None;
-    let live = participants
-        .iter()
-        .filter(|p| p.worker && p.current_worker)
+    let workers = || participants.iter().filter(|p| p.worker);
+    let by_reservation = workers()
+        .filter(|p| reservation_sid.is_some() && p.reservation_sid.as_deref() == reservation_sid)
+        .filter_map(|p| p.call_sid.as_deref());
+    let joined = workers()
+        .filter(|p| p.current_worker && p.joined)
         .filter_map(|p| p.call_sid.as_deref());
     let fallback = attributes
         .at(&["conference", "participants", "worker"])
         .and_then(Value::as_str);
-    for candidate in live.chain(fallback) {
+    for candidate in by_reservation.chain(joined).chain(fallback) {
         match CallSid::parse(candidate) {
             Ok(sid) => return Ok(sid),
             Err(e) => last_err = Some(e),
@@ -96,16 +114,20 @@ pub fn pick_worker_leg(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::value::tests::parse;
+    use crate::domain::value::tests::parse;
 
     const A: &str = "CA00000000000000000000000000000001";
     const B: &str = "CA00000000000000000000000000000002";
     const C: &str = "CA00000000000000000000000000000003";
 
+    const RES: &str = "WR00000000000000000000000000000001";
+
     fn worker(sid: &str, current: bool) -> Participant {
         Participant {
             worker: true,
             current_worker: current,
+            joined: true,
+            reservation_sid: None,
             call_sid: Some(sid.into()),
         }
     }
@@ -113,6 +135,7 @@ mod tests {
     fn task(channel: &str, live: bool, participants: Vec<Participant>, attrs: &str) -> WrapupTask {
         WrapupTask {
             task_sid: TaskSid::parse("WT00000000000000000000000000000001").unwrap(),
+            reservation_sid: Some(RES.into()),
             channel: channel.into(),
             has_live_conference: live,
             participants,
@@ -124,33 +147,96 @@ mod tests {
     fn prefers_the_current_worker_live_leg() {
         let ps = vec![
             Participant {
-                worker: false,
-                current_worker: false,
                 call_sid: Some(C.into()),
+                ..Participant::default()
             },
             worker(A, false),
             worker(B, true),
         ];
         let attrs = format!(r#"{{"conference":{{"participants":{{"worker":"{A}"}}}}}}"#);
-        assert_eq!(pick_worker_leg(&ps, &parse(&attrs)).unwrap().as_str(), B);
+        assert_eq!(
+            pick_worker_leg(&ps, None, &parse(&attrs)).unwrap().as_str(),
+            B
+        );
+    }
+
+    #[test]
+    fn a_task_back_to_the_same_worker_picks_this_reservations_leg() {
+        // Both legs are the current worker's; the earlier one has left.
+        let earlier = Participant {
+            joined: false,
+            reservation_sid: Some("WR00000000000000000000000000000009".into()),
+            ..worker(A, true)
+        };
+        let this = Participant {
+            reservation_sid: Some(RES.into()),
+            ..worker(B, true)
+        };
+        for ps in [
+            vec![earlier.clone(), this.clone()],
+            vec![this.clone(), earlier.clone()],
+        ] {
+            assert_eq!(
+                pick_worker_leg(&ps, Some(RES), &Value::Null)
+                    .unwrap()
+                    .as_str(),
+                B
+            );
+        }
+        // At wrap-up our leg may have left too: the reservation still decides.
+        let left = Participant {
+            joined: false,
+            ..this.clone()
+        };
+        let rejoined_earlier = Participant {
+            joined: true,
+            ..earlier
+        };
+        assert_eq!(
+            pick_worker_leg(&[rejoined_earlier, left], Some(RES), &Value::Null)
+                .unwrap()
+                .as_str(),
+            B
+        );
+    }
+
+    #[test]
+    fn a_left_current_worker_leg_is_not_joined() {
+        let left = Participant {
+            joined: false,
+            ..worker(A, true)
+        };
+        let attrs = format!(r#"{{"conference":{{"participants":{{"worker":"{C}"}}}}}}"#);
+        assert_eq!(
+            pick_worker_leg(&[left], Some(RES), &parse(&attrs))
+                .unwrap()
+                .as_str(),
+            C
+        );
     }
 
     #[test]
     fn falls_back_to_the_attributes() {
         let attrs = format!(r#"{{"conference":{{"participants":{{"worker":"{A}"}}}}}}"#);
         let ps = vec![worker("CAbad", true)];
-        assert_eq!(pick_worker_leg(&ps, &parse(&attrs)).unwrap().as_str(), A);
-        assert_eq!(pick_worker_leg(&[], &parse(&attrs)).unwrap().as_str(), A);
+        assert_eq!(
+            pick_worker_leg(&ps, None, &parse(&attrs)).unwrap().as_str(),
+            A
+        );
+        assert_eq!(
+            pick_worker_leg(&[], None, &parse(&attrs)).unwrap().as_str(),
+            A
+        );
     }
 
     #[test]
     fn no_valid_leg_reports_the_bad_sid() {
         let attrs = r#"{"conference":{"participants":{"worker":"CA123"}}}"#;
-        match pick_worker_leg(&[], &parse(attrs)) {
+        match pick_worker_leg(&[], None, &parse(attrs)) {
             Err(Some(Error::InvalidSid { got, .. })) => assert_eq!(got, "CA123"),
             other => panic!("{other:?}"),
         }
-        assert_eq!(pick_worker_leg(&[], &parse("{}")), Err(None));
+        assert_eq!(pick_worker_leg(&[], None, &parse("{}")), Err(None));
     }
 
     #[test]

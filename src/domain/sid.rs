@@ -1,7 +1,6 @@
 //! Twilio SIDs that validate themselves when parsed.
 
 use super::error::Error;
-use alloc::{borrow::ToOwned, string::String};
 
 fn is_sid(prefix: &str, s: &str) -> bool {
     s.len() == 34 && s.starts_with(prefix) && s.bytes().skip(2).all(|b| b.is_ascii_hexdigit())
