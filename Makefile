@@ -33,7 +33,7 @@ test-wasm:
 test-functions:
 	cd functions && npm test
 
-test-e2e: bundle
+test-e2e: setup
 	cd e2e && npm test
 
 bench: setup bundle

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The demo: builds the plugin bundle, starts a fake Twilio, the Functions under
-# the real twilio-run and a simulated Flex host page (all on loopback, free
-# ports), wraps up one agent voice call in headless Chromium, prints a report
-# and saves out/demo.png. Exits 0 only if the MOS reached TaskRouter.
+# The demo: builds its own plugin bundle (out/demo-bundle/, its own Functions
+# URL; never js-shim/build/), starts a fake Twilio, the Functions under the
+# real twilio-run and the real Flex UI page (@twilio/flex-ui 2.17.1, all on
+# loopback), wraps up one agent voice call in headless Chromium, prints a
+# report and saves out/demo.png. Exits 0 only if the MOS reached TaskRouter.
 #
 #   scripts/demo.sh              # short delay (3 s)
 #   DELAY=100 scripts/demo.sh    # the product's real 100 s wait
@@ -25,11 +26,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-
-if [ "${MOS_SKIP_BUILD:-}" != 1 ]; then
-  "$ROOT/scripts/build-bundle.sh"
-fi
-echo
 
 cd "$ROOT"
 node e2e/demo.js &

@@ -31,7 +31,7 @@
  *     the same field gets ui_attributes.custom_data from the page config.
  *
  * The page's configuration is the JSON in ?config= (kept across reloads):
- *   { token, workerSid, mosScore (custom_data.mos_score), plugins: [{name, src}], panel }
+ *   { token, workerSid, accountSid, mosScore (custom_data.mos_score), plugins: [{name, src}], panel }
  * window.Harness is what the tests drive (see the functions below).
  */
 (function () {
@@ -91,7 +91,7 @@
   var store = Redux.createStore(reducers, Redux.compose(Flex.applyFlexMiddleware()));
   var manager = new Flex.Manager({}, store);
   manager._serviceConfiguration = {
-    account_sid: 'AC' + '0'.repeat(32),
+    account_sid: config.accountSid || 'AC' + '0'.repeat(32),
     ui_attributes: { custom_data: config.mosScore === undefined ? {} : { mos_score: config.mosScore } },
   };
   H.store = store;

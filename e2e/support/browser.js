@@ -9,8 +9,8 @@
  *   const tab = await openFlex(ctx, stack, config);      // the real Flex page, plugins settled
  *
  * isolatedContext() routes every request of the context: the page server and
- * the Functions pass; the bundle's baked-in test URL (support/bundle.js
- * E2E_URL) is forwarded to the local twilio-run; everything else (Flex's
+ * the Functions pass; the bundle's baked-in test URL (`bakedUrl`, default
+ * support/bundle.js E2E_URL) is forwarded to the local twilio-run; everything else (Flex's
  * fonts, sounds, countries.json, Twilio's cloud) is aborted and listed in
  * ctx.blocked.
  */
@@ -36,7 +36,7 @@ function launch() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
 }
 
-async function isolatedContext(browser, stack, viewport) {
+async function isolatedContext(browser, stack, { viewport, bakedUrl = E2E_URL } = {}) {
   const context = await browser.newContext({ viewport: viewport || { width: 1280, height: 800 } });
   context.blocked = [];
   context.forwarded = [];
@@ -44,10 +44,10 @@ async function isolatedContext(browser, stack, viewport) {
   await context.route('**/*', async (route) => {
     const url = route.request().url();
     if (pass.some((p) => url.startsWith(p))) return route.continue();
-    if (url.startsWith(E2E_URL + '/')) {
+    if (url.startsWith(bakedUrl + '/')) {
       context.forwarded.push(url);
       // (route.continue cannot change https to http)
-      const response = await route.fetch({ url: stack.functionsBaseUrl + url.slice(E2E_URL.length) });
+      const response = await route.fetch({ url: stack.functionsBaseUrl + url.slice(bakedUrl.length) });
       return route.fulfill({ response });
     }
     context.blocked.push(url);

@@ -17,7 +17,6 @@ const { startStack, mosTasksFor } = require('./stack');
 const { launch, isolatedContext, openFlex, pluginsSettled } = require('./browser');
 const { ensurePluginBundle } = require('./bundle');
 
-const PREFIX = 'mos-score:v1:job:';
 const EXPIRED_TOKEN = 'expired-flex-token-5e1f0c9a';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -27,7 +26,6 @@ const S = {
   bakedUrl: null,
   scenarios: [],
   tests: 0,
-  PREFIX,
   EXPIRED_TOKEN,
   sleep,
 };
@@ -64,11 +62,15 @@ async function waitUntil(pred, timeoutMs, what) {
 }
 S.waitUntil = waitUntil;
 
+/** The plugin's localStorage key of a job: scoped to the agent's account and worker. */
+S.jobKey = (taskSid, agent = S.stack.agent) => `mos-score:v2:${agent.accountSid}:${agent.workerSid}:${taskSid}`;
+
 /** The page configuration: the agent's token and worker, custom_data.mos_score. */
 S.config = function config(mosScore, extra) {
   return {
     token: S.stack.agent.token,
     workerSid: S.stack.agent.workerSid,
+    accountSid: S.stack.agent.accountSid,
     mosScore: { functionsBaseUrl: S.stack.functionsBaseUrl, delaySeconds: 0.5, retryBaseSeconds: 0.2, logLevel: 'debug', ...mosScore },
     ...(extra || {}),
   };
@@ -80,7 +82,7 @@ S.newScenario = function newScenario(name, seed) {
   const sc = {
     name,
     ...call,
-    key: PREFIX + call.taskSid,
+    key: S.jobKey(call.taskSid),
     seen: { console: [], pageErrors: [] },
     hostErrors: [],
     contexts: [],

@@ -27,8 +27,8 @@ const { startPageServer } = require('./server');
 
 const FIXTURES = path.join(ROOT, 'fixtures');
 
-/** Who is logged in to Flex in every page: the token the fake's IAM accepts and the worker of the tasks. */
-const AGENT = { token: DEFAULTS.validTokens[0], workerSid: 'WK' + 'a'.repeat(32) };
+/** Who is logged in to Flex in every page: the token the fake's IAM accepts, the worker of the tasks, the account. */
+const AGENT = { token: DEFAULTS.validTokens[0], workerSid: 'WK' + 'a'.repeat(32), accountSid: DEFAULTS.accountSid };
 
 function readJson(...parts) {
   return JSON.parse(fs.readFileSync(path.join(FIXTURES, ...parts), 'utf8'));

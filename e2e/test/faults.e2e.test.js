@@ -261,16 +261,17 @@ scenario('9. source "sdk": no get_mos_score at all, the MOS task is written at o
 });
 
 scenario('10. corrupted storage: start is not broken, a warning, the foreign keys untouched, a normal wrap-up still works', async (sc) => {
-  const junkKey = `${S.PREFIX}WT${'0badc0de'.repeat(4)}`;
-  const wrongShapeKey = `${S.PREFIX}WT${'0badf00d'.repeat(4)}`;
-  const foreign = { 'flex-ui:preferences': '{"theme":"dark"}', 'mos-score:v2:job:WT00000000000000000000000000000002': 'a future format', 'other-plugin:state': 'keep me' };
+  const junkKey = S.jobKey(`WT${'0badc0de'.repeat(4)}`);
+  const wrongShapeKey = S.jobKey(`WT${'0badf00d'.repeat(4)}`);
+  const otherWorker = S.jobKey(`WT${'0'.repeat(31)}2`, { ...S.stack.agent, workerSid: `WK${'b'.repeat(32)}` });
+  const foreign = { 'flex-ui:preferences': '{"theme":"dark"}', [otherWorker]: '{"v":2}', 'mos-score:v3:a-future-format': 'x', 'other-plugin:state': 'keep me' };
   const ctx = await S.context(sc);
   // Seed the origin's localStorage from a Flex page that loads no plugin, then load Flex with the plugin.
   const page = await S.newTab(sc, ctx);
   await page.goto(S.stack.page.pageUrl({ ...S.config({}), plugins: [] }));
   await page.evaluate(([junk, wrong, others]) => {
-    localStorage.setItem(junk, '{"v":1,"taskSid":');
-    localStorage.setItem(wrong, JSON.stringify({ v: 1, taskSid: 'not-a-sid', state: 'scheduled' }));
+    localStorage.setItem(junk, '{"v":2,"taskSid":');
+    localStorage.setItem(wrong, JSON.stringify({ v: 2, taskSid: 'not-a-sid', state: 'scheduled' }));
     for (const [k, v] of Object.entries(others)) localStorage.setItem(k, v);
   }, [junkKey, wrongShapeKey, foreign]);
   await S.load(page, S.config({}));
