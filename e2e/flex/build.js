@@ -2,7 +2,7 @@
 /**
  * Bundles the real @twilio/flex-ui (with react/react-dom 17, redux and
  * @twilio/voice-sdk, all pinned in e2e/package.json) for the browser with
- * esbuild: e2e/.build/flex/flex.js, about 33 MB. Skipped when the output is
+ * esbuild: e2e/.build/flex/flex.js, about 18 MB minified. Skipped when the output is
  * up to date with e2e/package-lock.json and the files in e2e/flex/ (a stamp
  * holds their hash). Not in git (e2e/.build/ is ignored).
  *
@@ -52,7 +52,7 @@ function ensureFlexBundle({ quiet } = {}) {
     format: 'iife',
     platform: 'browser',
     target: 'chrome100',
-    minify: false,
+    minify: true,
     sourcemap: false,
     logLevel: 'error',
     define: { 'process.env.NODE_ENV': '"production"', global: 'window' },

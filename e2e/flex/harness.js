@@ -266,12 +266,21 @@
   }
   H.task = taskInStore;
 
-  /** What Flex does on the reservation's 'wrapup' event: the reservation turns wrapping, then taskWrapup. */
+  /**
+   * What Flex's WorkerListener does on the reservation's 'wrapup' event (flex-ui
+   * 2.17.1): a new TaskRouterTask over the reservation, emitTaskUpdated(task,
+   * 'updated'), emitTaskUpdated(task, 'wrapup'), then WORKER_UPDATE_RESERVATION.
+   * TaskRouterTask is not exported; its constructor is the store's task's.
+   */
   H.wrapup = function (taskSid) {
     var res = reservations.get(taskSid);
     res.status = 'wrapping';
+    res.dateUpdated = new Date();
+    var TaskRouterTask = taskInStore(taskSid).constructor;
+    var task = new TaskRouterTask(res);
+    manager.events.emitTaskUpdated(task, 'updated');
+    manager.events.emitTaskUpdated(task, 'wrapup');
     dispatch('WORKER_UPDATE_RESERVATION', res);
-    manager.events.emitTaskUpdated(taskInStore(taskSid), 'wrapup');
   };
   H.attributes = function (taskSid) {
     return taskInStore(taskSid).attributes;

@@ -28,7 +28,13 @@ const { startPageServer } = require('./server');
 const FIXTURES = path.join(ROOT, 'fixtures');
 
 /** Who is logged in to Flex in every page: the token the fake's IAM accepts, the worker of the tasks, the account. */
-const AGENT = { token: DEFAULTS.validTokens[0], workerSid: 'WK' + 'a'.repeat(32), accountSid: DEFAULTS.accountSid };
+const AGENT = { token: DEFAULTS.validTokens[0], workerSid: DEFAULTS.workerSid || 'WK' + 'a'.repeat(32), accountSid: DEFAULTS.accountSid };
+
+/** Tells the fake Twilio that AGENT handled the task (a reservation and its Events), as the Functions check (#10). */
+function seedHandled(fake, taskSid) {
+  // The fake Twilio gained addHandled with the trust boundary; before it, there is nothing to seed.
+  if (typeof fake.addHandled === 'function') fake.addHandled({ workerSid: AGENT.workerSid, taskSid });
+}
 
 function readJson(...parts) {
   return JSON.parse(fs.readFileSync(path.join(FIXTURES, ...parts), 'utf8'));
@@ -85,6 +91,7 @@ async function startStack(options = {}) {
         const chat = readJson('tasks', 'chat_wrapup.json');
         return { ...s, task: { taskSid: s.taskSid, reservationSid: s.reservationSid, taskChannelUniqueName: 'chat', attributes: chat.attributes } };
       }
+      seedHandled(fake, s.taskSid);
       const fixture = readJson('tasks', 'voice_wrapup.json');
       const attributes = fixture.attributes;
       attributes.call_sid = s.customerCallSid;
