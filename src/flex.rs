@@ -4,9 +4,8 @@
 use crate::domain::error::Error;
 use crate::domain::sid::TaskSid;
 use crate::domain::task::{Participant, WrapupTask};
-use crate::domain::value::Value;
 use crate::js;
-use js_sys::{Array, Promise};
+use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -41,14 +40,41 @@ pub fn read_task(task: &JsValue) -> Result<WrapupTask, Error> {
             .unwrap_or_default(),
         has_live_conference: conference.is_object(),
         participants,
-        attributes: js::to_value(&js::get(task, "attributes")),
+        conference_attribute: js::at(task, &["attributes", "conference"]).is_object(),
+        attribute_leg: js::at(
+            task,
+            &["attributes", "conference", "participants", "worker"],
+        )
+        .as_string(),
     })
 }
 
-/// `task.setAttributes(attrs)`; `then` gets its outcome when it settles.
-pub fn set_attributes(task: &JsValue, attrs: &Value, then: Box<dyn FnOnce(Result<(), Error>)>) {
+/// The original task's attributes linked to its conversation: every
+/// attribute and every `conversations` key kept as it is (copied by
+/// `Object.assign`, never re-encoded), plus `conversations.conversation_id` =
+/// the task SID, which Flex Insights joins the MOS task on.
+fn linked_attributes(task: &JsValue, sid: &TaskSid) -> Object {
+    let copy = |v: JsValue| match v.dyn_into::<Object>() {
+        Ok(o) => Object::assign(&Object::new(), &o),
+        Err(_) => Object::new(),
+    };
+    let attrs = js::get(task, "attributes");
+    let conversations = copy(js::get(&attrs, "conversations"));
+    let _ = Reflect::set(
+        &conversations,
+        &"conversation_id".into(),
+        &sid.as_str().into(),
+    );
+    let linked = copy(attrs);
+    let _ = Reflect::set(&linked, &"conversations".into(), &conversations);
+    linked
+}
+
+/// Links the task's conversation with `task.setAttributes`; `then` gets the
+/// outcome when it settles.
+pub fn link(task: &JsValue, sid: &TaskSid, then: Box<dyn FnOnce(Result<(), Error>)>) {
     let fail = |e: &JsValue| Error::SetAttributes(js::describe(e));
-    match js::call(task, "setAttributes", &[&js::from_value(attrs)]) {
+    match js::call(task, "setAttributes", &[&linked_attributes(task, sid)]) {
         Ok(ret) if ret.has_type::<Promise>() => js::settle(
             &Promise::from(ret),
             Box::new(move |r| then(r.map(drop).map_err(|e| fail(&e)))),

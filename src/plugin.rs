@@ -1,7 +1,6 @@
 //! The running plugin: wrap-up handling and the per-task jobs.
 
 use crate::backend;
-use crate::domain::attributes::link_conversation;
 use crate::domain::config::{Config, Source};
 use crate::domain::error::{push_u32, Error};
 use crate::domain::job::{scope, Age, Decision, JobState, PendingJob, Step, LEGACY_PREFIX};
@@ -150,11 +149,10 @@ pub fn on_wrapup(state: &Rc<PluginState>, task: &JsValue) {
         }
         Plan::Run(call) => call,
     };
-    let linked = link_conversation(&wrapup.attributes, &sid);
     let linked_sid = sid.clone();
-    flex::set_attributes(
+    flex::link(
         task,
-        &linked,
+        &sid,
         Box::new(move |r| {
             if let Err(e) = r {
                 log.warn(

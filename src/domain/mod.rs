@@ -1,7 +1,6 @@
 //! The pure core: no wasm-bindgen, web-sys or js-sys types. Everything here is
 //! tested natively with `cargo test`.
 
-pub mod attributes;
 pub mod config;
 pub mod error;
 pub mod job;

@@ -2,7 +2,6 @@
 
 use super::error::Error;
 use super::sid::{CallSid, TaskSid};
-use super::value::Value;
 
 /// One entry of `task.conference.participants` (Flex UI 2.x
 /// `ConferenceParticipant`).
@@ -33,8 +32,10 @@ pub struct WrapupTask {
     pub has_live_conference: bool,
     /// `task.conference.participants`.
     pub participants: Vec<Participant>,
-    /// `task.attributes`.
-    pub attributes: Value,
+    /// `task.attributes.conference` exists.
+    pub conference_attribute: bool,
+    /// `task.attributes.conference.participants.worker`, unvalidated.
+    pub attribute_leg: Option<String>,
 }
 
 /// What to do with a wrap-up.
@@ -54,7 +55,7 @@ impl WrapupTask {
         if self.channel != "voice" {
             return Err("not a voice task");
         }
-        if !self.has_live_conference && self.attributes.get("conference").is_none() {
+        if !self.has_live_conference && !self.conference_attribute {
             return Err("voice task without a conference");
         }
         Ok(())
@@ -68,7 +69,7 @@ impl WrapupTask {
         match pick_worker_leg(
             &self.participants,
             self.reservation_sid.as_deref(),
-            &self.attributes,
+            self.attribute_leg.as_deref(),
         ) {
             Ok(sid) => Plan::Run(sid),
             Err(e) => Plan::NoLeg(e),
@@ -89,7 +90,7 @@ impl WrapupTask {
 pub fn pick_worker_leg(
     participants: &[Participant],
     reservation_sid: Option<&str>,
-    attributes: &Value,
+    attribute_leg: Option<&str>,
 ) -> Result<CallSid, Option<Error>> {
     let mut last_err = None;
     let workers = || participants.iter().filter(|p| p.worker);
@@ -99,10 +100,7 @@ pub fn pick_worker_leg(
     let joined = workers()
         .filter(|p| p.current_worker && p.joined)
         .filter_map(|p| p.call_sid.as_deref());
-    let fallback = attributes
-        .at(&["conference", "participants", "worker"])
-        .and_then(Value::as_str);
-    for candidate in by_reservation.chain(joined).chain(fallback) {
+    for candidate in by_reservation.chain(joined).chain(attribute_leg) {
         match CallSid::parse(candidate) {
             Ok(sid) => return Ok(sid),
             Err(e) => last_err = Some(e),
@@ -114,7 +112,6 @@ pub fn pick_worker_leg(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::value::tests::parse;
 
     const A: &str = "CA00000000000000000000000000000001";
     const B: &str = "CA00000000000000000000000000000002";
@@ -132,14 +129,20 @@ mod tests {
         }
     }
 
-    fn task(channel: &str, live: bool, participants: Vec<Participant>, attrs: &str) -> WrapupTask {
+    fn task(
+        channel: &str,
+        live: bool,
+        participants: Vec<Participant>,
+        leg: Option<&str>,
+    ) -> WrapupTask {
         WrapupTask {
             task_sid: TaskSid::parse("WT00000000000000000000000000000001").unwrap(),
             reservation_sid: Some(RES.into()),
             channel: channel.into(),
             has_live_conference: live,
             participants,
-            attributes: parse(attrs),
+            conference_attribute: leg.is_some(),
+            attribute_leg: leg.map(str::to_owned),
         }
     }
 
@@ -153,11 +156,8 @@ mod tests {
             worker(A, false),
             worker(B, true),
         ];
-        let attrs = format!(r#"{{"conference":{{"participants":{{"worker":"{A}"}}}}}}"#);
-        assert_eq!(
-            pick_worker_leg(&ps, None, &parse(&attrs)).unwrap().as_str(),
-            B
-        );
+        let attrs = Some(A);
+        assert_eq!(pick_worker_leg(&ps, None, attrs).unwrap().as_str(), B);
     }
 
     #[test]
@@ -176,12 +176,7 @@ mod tests {
             vec![earlier.clone(), this.clone()],
             vec![this.clone(), earlier.clone()],
         ] {
-            assert_eq!(
-                pick_worker_leg(&ps, Some(RES), &Value::Null)
-                    .unwrap()
-                    .as_str(),
-                B
-            );
+            assert_eq!(pick_worker_leg(&ps, Some(RES), None).unwrap().as_str(), B);
         }
         // At wrap-up our leg may have left too: the reservation still decides.
         let left = Participant {
@@ -193,7 +188,7 @@ mod tests {
             ..earlier
         };
         assert_eq!(
-            pick_worker_leg(&[rejoined_earlier, left], Some(RES), &Value::Null)
+            pick_worker_leg(&[rejoined_earlier, left], Some(RES), None)
                 .unwrap()
                 .as_str(),
             B
@@ -206,58 +201,49 @@ mod tests {
             joined: false,
             ..worker(A, true)
         };
-        let attrs = format!(r#"{{"conference":{{"participants":{{"worker":"{C}"}}}}}}"#);
+        let attrs = Some(C);
         assert_eq!(
-            pick_worker_leg(&[left], Some(RES), &parse(&attrs))
-                .unwrap()
-                .as_str(),
+            pick_worker_leg(&[left], Some(RES), attrs).unwrap().as_str(),
             C
         );
     }
 
     #[test]
     fn falls_back_to_the_attributes() {
-        let attrs = format!(r#"{{"conference":{{"participants":{{"worker":"{A}"}}}}}}"#);
+        let attrs = Some(A);
         let ps = vec![worker("CAbad", true)];
-        assert_eq!(
-            pick_worker_leg(&ps, None, &parse(&attrs)).unwrap().as_str(),
-            A
-        );
-        assert_eq!(
-            pick_worker_leg(&[], None, &parse(&attrs)).unwrap().as_str(),
-            A
-        );
+        assert_eq!(pick_worker_leg(&ps, None, attrs).unwrap().as_str(), A);
+        assert_eq!(pick_worker_leg(&[], None, attrs).unwrap().as_str(), A);
     }
 
     #[test]
     fn no_valid_leg_reports_the_bad_sid() {
-        let attrs = r#"{"conference":{"participants":{"worker":"CA123"}}}"#;
-        match pick_worker_leg(&[], None, &parse(attrs)) {
+        match pick_worker_leg(&[], None, Some("CA123")) {
             Err(Some(Error::InvalidSid { got, .. })) => assert_eq!(got, "CA123"),
             other => panic!("{other:?}"),
         }
-        assert_eq!(pick_worker_leg(&[], None, &parse("{}")), Err(None));
+        assert_eq!(pick_worker_leg(&[], None, None), Err(None));
     }
 
     #[test]
     fn plans() {
-        let voice = task("voice", true, vec![worker(A, true)], "{}");
+        let voice = task("voice", true, vec![worker(A, true)], None);
         assert_eq!(voice.plan(), Plan::Run(CallSid::parse(A).unwrap()));
         assert!(matches!(
-            task("chat", false, vec![], "{}").plan(),
+            task("chat", false, vec![], None).plan(),
             Plan::Skip(_)
         ));
         assert!(matches!(
-            task("voice", false, vec![], "{}").plan(),
+            task("voice", false, vec![], None).plan(),
             Plan::Skip(_)
         ));
         assert!(matches!(
-            task("voice", true, vec![], "{}").plan(),
+            task("voice", true, vec![], None).plan(),
             Plan::NoLeg(None)
         ));
-        let attrs = format!(r#"{{"conference":{{"participants":{{"worker":"{A}"}}}}}}"#);
+        let attrs = Some(A);
         assert!(matches!(
-            task("voice", false, vec![], &attrs).plan(),
+            task("voice", false, vec![], attrs).plan(),
             Plan::Run(_)
         ));
     }
