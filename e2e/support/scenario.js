@@ -17,7 +17,6 @@ const { startStack, mosTasksFor } = require('./stack');
 const { launch, isolatedContext, openFlex, pluginsSettled } = require('./browser');
 const { ensurePluginBundle } = require('./bundle');
 
-const EXPIRED_TOKEN = 'expired-flex-token-5e1f0c9a';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const S = {
@@ -26,7 +25,6 @@ const S = {
   bakedUrl: null,
   scenarios: [],
   tests: 0,
-  EXPIRED_TOKEN,
   sleep,
 };
 
@@ -89,7 +87,7 @@ S.newScenario = function newScenario(name, seed) {
     firstRequest: S.stack.fake.requests.length,
     t0: Date.now(),
   };
-  S.scenarios.push({ name, taskSid: call.taskSid });
+  S.scenarios.push({ name, taskSid: call.taskSid, expectMos: !(seed && seed.handled === false) });
   return sc;
 };
 
@@ -190,7 +188,9 @@ S.finish = async function finish(sc, pages, expect) {
   const summary = expect.summary || S.stack.call.expected.summary;
   assert.equal(mine[0].assignment_status, 'canceled', 'the MOS task was cancelled at once');
   assert.equal(attrs.conversations.conversation_id, sc.taskSid, 'linked to the original conversation');
-  assert.equal(attrs.conversations.conversation_attribute_1, 'gold-tier', 'the original task’s other conversation attributes kept');
+  // Contract v2: the server builds the MOS task's attributes; none of the original task's (caller data) go in.
+  assert.deepEqual(Object.keys(attrs.conversations).sort(), ['conversation_attribute_5', 'conversation_id', 'conversation_measure_5', 'virtual'], 'only the link, the flag and the MOS slot');
+  assert.ok(!mine[0].attributes.includes('gold-tier'), 'no attribute of the original task copied');
   assert.equal(attrs.mos_score.source, expect.source, 'mos_score.source');
   assert.equal(attrs.mos_score.average, summary.average);
   assert.equal(attrs.mos_score.minimum, summary.minimum);
@@ -212,7 +212,7 @@ S.assertClean = function assertClean(sc) {
   assert.deepEqual(sc.seen.pageErrors, [], 'no uncaught exception in any page');
   assert.deepEqual(sc.hostErrors, [], 'no page error or unhandled rejection recorded by the page');
   for (const c of sc.seen.console) {
-    for (const tok of [S.stack.agent.token, EXPIRED_TOKEN]) assert.ok(!c.text.includes(tok), `a Flex token leaked into a console line: ${c.text}`);
+    for (const tok of [S.stack.agent.token, S.stack.agent.expiredToken]) assert.ok(!c.text.includes(tok), `a Flex token leaked into a console line: ${c.text}`);
   }
 };
 

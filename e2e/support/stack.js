@@ -21,19 +21,22 @@ const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SUPPORT = path.join(ROOT, 'functions', 'test', 'support');
-const { startFakeTwilio, DEFAULTS } = require(path.join(SUPPORT, 'fake-twilio.js'));
+const { startFakeTwilio, DEFAULTS, makeToken } = require(path.join(SUPPORT, 'fake-twilio.js'));
 const { startFunctions } = require(path.join(SUPPORT, 'run-functions.js'));
 const { startPageServer } = require('./server');
 
 const FIXTURES = path.join(ROOT, 'fixtures');
 
-/** Who is logged in to Flex in every page: the token the fake's IAM accepts, the worker of the tasks, the account. */
-const AGENT = { token: DEFAULTS.validTokens[0], workerSid: DEFAULTS.workerSid || 'WK' + 'a'.repeat(32), accountSid: DEFAULTS.accountSid };
+/**
+ * Who is logged in to Flex in every page: the token the fake's IAM accepts
+ * (its worker is DEFAULTS.workerSid), the account, and a JWT-shaped token IAM
+ * calls invalid (an expired session).
+ */
+const AGENT = { token: DEFAULTS.validTokens[0], workerSid: DEFAULTS.workerSid, accountSid: DEFAULTS.accountSid, expiredToken: makeToken('expired-flex-session') };
 
 /** Tells the fake Twilio that AGENT handled the task (a reservation and its Events), as the Functions check (#10). */
 function seedHandled(fake, taskSid) {
-  // The fake Twilio gained addHandled with the trust boundary; before it, there is nothing to seed.
-  if (typeof fake.addHandled === 'function') fake.addHandled({ workerSid: AGENT.workerSid, taskSid });
+  fake.addHandled({ workerSid: AGENT.workerSid, taskSid });
 }
 
 function readJson(...parts) {
@@ -84,14 +87,15 @@ async function startStack(options = {}) {
      *   kind: 'voice' (default) | 'chat' | 'transfer' (the task came back to the
      *   same worker: an earlier worker leg of AGENT, `left`, on another call
      *   with other metrics, then the current leg on the reservation).
+     *   handled: false = TaskRouter has no reservation of AGENT on the task.
      */
-    function seedCall({ kind = 'voice', metrics = call.items } = {}) {
+    function seedCall({ kind = 'voice', metrics = call.items, handled = true } = {}) {
       const s = sids(0xe2e00000);
+      if (handled) seedHandled(fake, s.taskSid);
       if (kind === 'chat') {
         const chat = readJson('tasks', 'chat_wrapup.json');
         return { ...s, task: { taskSid: s.taskSid, reservationSid: s.reservationSid, taskChannelUniqueName: 'chat', attributes: chat.attributes } };
       }
-      seedHandled(fake, s.taskSid);
       const fixture = readJson('tasks', 'voice_wrapup.json');
       const attributes = fixture.attributes;
       attributes.call_sid = s.customerCallSid;

@@ -13,7 +13,7 @@
  * error or unhandled rejection, and no console line carrying a Flex token.
  *
  * At the end one figure line is printed, computed from the fake's tasks:
- *   faults: N scenarios, N MOS tasks, 0 lost, 0 duplicates
+ *   faults: N scenarios, N-1 MOS tasks, 0 lost, 0 duplicates; 1 not the agent's task, 0 MOS tasks written for it
  * FAULTS_TRACE=1 also prints each scenario's [mos-score] log with timings.
  *
  * Scenarios run one after another on one stack (the fake's failure rules are
@@ -34,11 +34,13 @@ const SDK_SUMMARY = { average: 4, minimum: 3, poorShare: 0.25, samples: 4 };
 
 S.setup('faults (real Flex UI)', async () => {
   // Anything late (a duplicate from an earlier scenario) has had the later scenarios' time to show up.
-  const counts = S.scenarios.map((s) => S.mosTasksFor(s.taskSid).length);
+  const counts = S.scenarios.filter((s) => s.expectMos).map((s) => S.mosTasksFor(s.taskSid).length);
+  const refused = S.scenarios.filter((s) => !s.expectMos);
+  const wrongly = refused.reduce((a, s) => a + S.mosTasksFor(s.taskSid).length, 0);
   const total = counts.reduce((a, b) => a + b, 0);
   const lost = counts.filter((n) => n === 0).length;
   const dups = counts.reduce((a, n) => a + Math.max(0, n - 1), 0);
-  console.log(`faults: ${S.scenarios.length} scenarios, ${total} MOS tasks, ${lost} lost, ${dups} duplicates`);
+  console.log(`faults: ${S.scenarios.length} scenarios, ${total} MOS tasks, ${lost} lost, ${dups} duplicates; ${refused.length} not the agent's task, ${wrongly} MOS tasks written for it`);
 });
 
 // ───────────────────────────────────────────────────────────── scenarios
@@ -212,7 +214,7 @@ scenario('6. backend down, then up (and a lost create response)', async (sc) => 
 
 scenario('7. expired token, then refreshed: 403 invalid_token is retried with the re-read token', async (sc) => {
   const ctx = await S.context(sc);
-  const page = await S.open(sc, ctx, S.config({}, { token: S.EXPIRED_TOKEN }));
+  const page = await S.open(sc, ctx, S.config({}, { token: S.stack.agent.expiredToken }));
   await S.wrapup(page, sc.task);
   await waitUntil(async () => (await S.pageFetches(page, 'get_mos_score')).some((f) => f.status === 403), 10000, 'a 403 from get_mos_score');
   await page.evaluate((t) => window.Harness.setToken(t), S.stack.agent.token);
@@ -223,9 +225,9 @@ scenario('7. expired token, then refreshed: 403 invalid_token is retried with th
   assert.equal(gets[gets.length - 1].status, 200);
   const iam = S.stack.fake.requests.slice(sc.firstRequest).filter((r) => r.route === 'validateToken');
   const tokens = iam.map((r) => r.body.token);
-  assert.ok(tokens.includes(S.EXPIRED_TOKEN), 'IAM saw the expired token');
+  assert.ok(tokens.includes(S.stack.agent.expiredToken), 'IAM saw the expired token');
   const firstValid = tokens.indexOf(S.stack.agent.token);
-  assert.ok(firstValid > tokens.indexOf(S.EXPIRED_TOKEN), 'then the refreshed one');
+  assert.ok(firstValid > tokens.indexOf(S.stack.agent.expiredToken), 'then the refreshed one');
   assert.ok(tokens.slice(firstValid).every((t) => t === S.stack.agent.token), 'never the expired token again');
   assert.ok(S.mosLines(sc).some((c) => c.type === 'warning' && c.text.includes('invalid_token')), 'the 403 was logged (without the token)');
   await S.finish(sc, [page], { source: 'voice-insights' });
@@ -286,3 +288,23 @@ scenario('10. corrupted storage: start is not broken, a warning, the foreign key
   for (const [k, v] of Object.entries(foreign)) assert.equal(await S.storedJob(page, k), v, `foreign key ${k} still untouched`);
   await S.finish(sc, [page], { source: 'voice-insights' });
 });
+
+scenario(
+  '11. not the agent’s task (no reservation of this worker at TaskRouter): 403 not_your_task, final, nothing written',
+  async (sc) => {
+    const ctx = await S.context(sc);
+    const page = await S.open(sc, ctx, S.config({}));
+    await S.wrapup(page, sc.task);
+    await waitUntil(() => S.mosLines(sc).some((c) => c.type === 'error' && c.text.includes(sc.taskSid)), 10000, 'the final error line');
+    await sleep(1500); // no retry may follow
+    const gets = await S.pageFetches(page, 'get_mos_score');
+    assert.deepEqual(gets.map((f) => [f.status, f.response && f.response.error && f.response.error.code]), [[403, 'not_your_task']], 'one refusal, no retry');
+    assert.deepEqual(await S.pageFetches(page, 'create_mos_score_task'), [], 'no create asked');
+    assert.equal(S.twilioSeen(sc).metrics.length, 0, 'Voice Insights never asked');
+    assert.equal(S.mosTasksFor(sc.taskSid).length, 0, 'no MOS task');
+    assert.equal(await S.storedJob(page, sc.key), null, 'the job is dropped');
+    await S.keepHostErrors(sc, page);
+    S.assertClean(sc);
+  },
+  { handled: false }
+);
