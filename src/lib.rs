@@ -59,6 +59,8 @@ thread_local! {
 /// never more than one listener.
 ///
 /// `options.functionsBaseUrl` is the build-time `FLEX_APP_FUNCTIONS_BASE_URL`;
+/// `options.earlyWrapups` are ITasks whose `taskWrapup` the loader queued
+/// while the wasm loaded (Flex does not wait for plugins to emit it);
 /// `manager.serviceConfiguration.ui_attributes.custom_data.mos_score`
 /// overrides it and every other setting. An invalid config is logged once and
 /// leaves the plugin inactive (returns false), so Flex keeps working.
@@ -97,6 +99,13 @@ pub fn start(_flex: JsValue, manager: JsValue, options: JsValue) -> Result<bool,
     })?;
     plugin::resume(&state);
     state.log.debug(None, "listening for taskWrapup");
+    // Wrap-ups the loader heard while the wasm was loading.
+    let early = js::get(&options, "earlyWrapups");
+    if js_sys::Array::is_array(&early) {
+        for task in js_sys::Array::from(&early).iter() {
+            plugin::on_wrapup(&state, &task);
+        }
+    }
     RUNNING.with(|r| {
         *r.borrow_mut() = Some(Running {
             state,

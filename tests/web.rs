@@ -248,6 +248,18 @@ async fn env_url_is_the_fallback_and_custom_data_overrides_it() {
 }
 
 #[wasm_bindgen_test]
+async fn wrapups_queued_while_loading_are_handled_at_start() {
+    reset();
+    let manager = make_manager(&config(json!({})), TOKEN);
+    let options = js_sys::Object::new();
+    let early = js_sys::Array::of2(&voice_task(), &make_task(TRANSFER, ""));
+    js_sys::Reflect::set(&options, &"earlyWrapups".into(), &early).unwrap();
+    assert!(start(JsValue::NULL, manager.clone(), options.into()).unwrap());
+    assert_eq!(parse(set_attributes_calls()).as_array().unwrap().len(), 2);
+    until(|| reqs("create_mos_score_task").len() == 2, "two MOS tasks").await;
+}
+
+#[wasm_bindgen_test]
 async fn start_without_a_manager_is_a_clear_error() {
     reset();
     let err = start(JsValue::NULL, JsValue::NULL, JsValue::NULL).expect_err("error");
