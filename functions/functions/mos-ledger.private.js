@@ -339,8 +339,6 @@ module.exports = {
   writeMosTask,
   syncServiceSid,
   MAP_NAME,
-  ITEM_TTL_S,
   STALE_AFTER_MS,
-  MARKER_KEY,
   ATTRIBUTES_MAX_BYTES,
 };

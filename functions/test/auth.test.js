@@ -61,7 +61,7 @@ test('a job resuming 24 h later, after TaskRouter deleted the task: the Events l
     assert.equal(res.status, 200, JSON.stringify(res.body));
     assert.deepEqual(w.fake.requests.filter((r) => r.host === 'taskrouter.twilio.com').map((r) => `${r.route} ${r.status}`), ['listTaskReservations 404', 'listEvents 200']);
     const ev = w.fake.requests.find((r) => r.route === 'listEvents');
-    assert.deepEqual(ev.query, { TaskSid: TASK, WorkerSid: WORKER_A, EventType: 'reservation.accepted', Minutes: String(7 * 24 * 60), PageSize: '20' });
+    assert.deepEqual(ev.query, { TaskSid: TASK, WorkerSid: WORKER_A, EventType: 'reservation.accepted', Minutes: String(require(functionsMap()['mos-auth'].path).EVIDENCE_WINDOW_MIN), PageSize: '20' });
     const created = await sdkCreate(w);
     assert.equal(created.status, 200);
   });

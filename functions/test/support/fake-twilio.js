@@ -933,4 +933,4 @@ if (require.main === module && (process.argv.includes('--port') || !process.env.
   });
 }
 
-module.exports = { startFakeTwilio, faults, DEFAULTS, makeToken, compileExpression, loadMetricsDir };
+module.exports = { startFakeTwilio, faults, DEFAULTS, makeToken, compileExpression };
