@@ -12,6 +12,8 @@
  *      call each): p50/p95/max time, answers by status (no 5xx expected).
  *
  *   node bench/functions-burst.js            # BURST_LATENCY_MS=150 BURST_CREATES=200 BURST_GETS=200
+ *   node bench/functions-burst.js --twilio-run   # also the creates burst over HTTP against the real
+ *                                                # twilio-run, which forks one Node process per request
  *
  * Prints `bench: functions burst …` lines; exits non-zero only when a
  * measurement failed or its correctness condition (1 task, no 5xx) did not hold.
@@ -20,7 +22,8 @@ const path = require('path');
 
 const SUPPORT = path.resolve(__dirname, '../functions/test/support');
 const { invoke, withFake, readFixture, VALID_TOKEN, TASK } = require(path.join(SUPPORT, 'harness.js'));
-const { DEFAULTS } = require(path.join(SUPPORT, 'fake-twilio.js'));
+const { DEFAULTS, startFakeTwilio } = require(path.join(SUPPORT, 'fake-twilio.js'));
+const { startFunctions } = require(path.join(SUPPORT, 'run-functions.js'));
 
 const LATENCY = Number(process.env.BURST_LATENCY_MS || 150);
 const CREATES = Number(process.env.BURST_CREATES || 200);
@@ -86,10 +89,33 @@ async function gets() {
   }
 }
 
+async function createsOverTwilioRun() {
+  const fake = await startFakeTwilio({ latencyMs: LATENCY, handled: [{ workerSid: DEFAULTS.workerSid, taskSid: TASK }] });
+  const fns = await startFunctions({ twilioUrl: fake.url });
+  try {
+    const body = new URLSearchParams({ Token: VALID_TOKEN, TaskSid: TASK, CallSid: 'CA' + 'a'.repeat(32), Average: '4.2', Minimum: '3.1', PoorShare: '0.1', Samples: '9', Source: 'sdk' }).toString();
+    const started = Date.now();
+    const answers = await Promise.all(Array.from({ length: CREATES }, async () => {
+      const t0 = Date.now();
+      const res = await fetch(`${fns.url}/create_mos_score_task`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
+      const json = await res.json().catch(() => null);
+      return { ms: Date.now() - t0, label: !json ? `${res.status}/not-json` : res.status === 200 ? `200/${json.created ? 'created' : 'existing'}` : `${res.status}/${json.error.code}` };
+    }));
+    const wall = Date.now() - started;
+    const times = answers.map((a) => a.ms);
+    console.log(`bench: functions burst creates (twilio-run): ${CREATES} concurrent for one task, ${LATENCY} ms Twilio latency: ${fake.tasks.size} MOS task${fake.tasks.size === 1 ? '' : 's'} created, answers ${tally(answers.map((a) => a.label))}, p50 ${ms(pct(times, 50))}, p95 ${ms(pct(times, 95))}, wall ${ms(wall)}`);
+    return fake.tasks.size === 1 && answers.every((a) => !a.label.endsWith('not-json'));
+  } finally {
+    await fns.close();
+    await fake.close();
+  }
+}
+
 // `node --test` must never pick this up as a test file (it is not under a test/ folder anyway).
 if (require.main === module) {
   (async () => {
     const ok = [await creates(), await gets()];
+    if (process.argv.includes('--twilio-run')) ok.push(await createsOverTwilioRun());
     if (!ok.every(Boolean)) {
       console.error('bench: functions burst: a correctness condition failed (more than 1 task, or a 5xx)');
       process.exit(1);
