@@ -163,4 +163,4 @@ function wrap({ name, requiredEnv = [], parse, handler }) {
   };
 }
 
-module.exports = { wrap, AUTH_TIMEOUT_MS };
+module.exports = { wrap };

@@ -38,7 +38,7 @@ function describe(value) {
   if (typeof value === 'object') return 'an object';
   const text = String(value);
   const clean = text.slice(0, 40).replace(/[^\x20-\x7e]/g, '?');
-  return `"${clean}${text.length > 40 ? '…' : ''}" (${text.length} chars)`;
+  return `"${clean}${text.length > 40 ? '...' : ''}" (${text.length} chars)`;
 }
 
 function scalar(event, field) {
