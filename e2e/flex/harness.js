@@ -31,7 +31,8 @@
  *     the same field gets ui_attributes.custom_data from the page config.
  *
  * The page's configuration is the JSON in ?config= (kept across reloads):
- *   { token, workerSid, accountSid, mosScore (custom_data.mos_score), plugins: [{name, src}], panel }
+ *   { token, workerSid, accountSid, mosScore (custom_data.mos_score), plugins: [{name, src}], panel,
+ *     wrapupOnScriptLoad (a task to wrap up as soon as the plugin's script has run) }
  * window.Harness is what the tests drive (see the functions below).
  */
 (function () {
@@ -312,6 +313,17 @@
       s.setAttribute('uuid', d.uuid);
       s.src = d.src;
       s.async = true;
+      if (config.wrapupOnScriptLoad) {
+        // The plugin's script has run: Flex's loader has called its init(), whose
+        // promise is pending on the wasm. Flex does not wait for plugins before
+        // emitting task events, so a wrap-up can come now.
+        s.addEventListener('load', function () {
+          var t = config.wrapupOnScriptLoad;
+          H.earlyWrapup = { pluginState: pluginStates()[0].state };
+          H.addTask(t);
+          H.wrapup(t.taskSid);
+        });
+      }
       document.body.appendChild(s);
     });
   }

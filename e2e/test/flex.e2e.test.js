@@ -160,6 +160,14 @@ scenario(`${PARALLEL} parallel wrap-ups with GC forced: one MOS task each`, asyn
   S.assertClean(sc);
 });
 
+scenario('a wrap-up while the plugin is still loading (Flex emits task events without waiting for plugins): not lost', async (sc) => {
+  const ctx = await S.context(sc);
+  const page = await S.open(sc, ctx, S.config({}, { wrapupOnScriptLoad: sc.task }));
+  assert.deepEqual(await page.evaluate(() => window.Harness.earlyWrapup), { pluginState: 'Initialising' }, 'the wrap-up was emitted while Flex’s loader still had init() pending');
+  await S.waitForMosTask(sc);
+  await S.finish(sc, [page], { source: 'voice-insights' });
+});
+
 scenario('no functionsBaseUrl in custom_data: the build-time FLEX_APP_FUNCTIONS_BASE_URL is used', async (sc) => {
   assert.ok(S.bakedUrl, 'the e2e build baked a Functions URL in');
   const ctx = await S.context(sc);
