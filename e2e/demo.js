@@ -72,6 +72,7 @@ async function main() {
     const original = JSON.parse(JSON.stringify(sc.task.attributes));
     await page.evaluate((t) => {
       window.Harness.addTask(t);
+      window.Harness.accept(t.taskSid);
       window.Harness.wrapup(t.taskSid);
     }, sc.task);
     const wrapAt = Date.now();

@@ -230,7 +230,7 @@
   H.addTask = function (t) {
     var reservation = {
       sid: t.reservationSid || 'WR' + t.taskSid.slice(2),
-      status: 'accepted',
+      status: 'pending',
       workerSid: workerSid,
       dateCreated: new Date(),
       dateUpdated: new Date(),
@@ -239,9 +239,16 @@
       timeout: 120,
     };
     reservations.set(t.taskSid, reservation);
+    // WorkerListener.handleReservationCreated: addReservation, then taskReceived with a new TaskRouterTask.
     dispatch('WORKER_ADD_RESERVATION', reservation);
+    manager.events.emitTaskReceived(new (taskInStore(t.taskSid).constructor)(reservation));
     if (t.legs) H.setConference(t.taskSid, t.legs);
     return reservation.sid;
+  };
+
+  /** The reservation's 'accepted' event as the WorkerListener handles it (see H.wrapup). */
+  H.accept = function (taskSid) {
+    reservationEvent(taskSid, 'accepted');
   };
 
   /** The conference of a task: real ConferenceParticipant objects from raw TaskRouter participants. */
@@ -268,20 +275,24 @@
   H.task = taskInStore;
 
   /**
-   * What Flex's WorkerListener does on the reservation's 'wrapup' event (flex-ui
-   * 2.17.1): a new TaskRouterTask over the reservation, emitTaskUpdated(task,
-   * 'updated'), emitTaskUpdated(task, 'wrapup'), then WORKER_UPDATE_RESERVATION.
-   * TaskRouterTask is not exported; its constructor is the store's task's.
+   * What Flex's WorkerListener does on a reservation event such as 'accepted'
+   * or 'wrapup' (flex-ui 2.17.1): a new TaskRouterTask over the reservation,
+   * emitTaskUpdated(task, 'updated'), emitTaskUpdated(task, event), then
+   * WORKER_UPDATE_RESERVATION. TaskRouterTask is not exported; its
+   * constructor is the store's task's.
    */
-  H.wrapup = function (taskSid) {
+  function reservationEvent(taskSid, event) {
     var res = reservations.get(taskSid);
-    res.status = 'wrapping';
+    res.status = event === 'wrapup' ? 'wrapping' : event;
     res.dateUpdated = new Date();
     var TaskRouterTask = taskInStore(taskSid).constructor;
     var task = new TaskRouterTask(res);
     manager.events.emitTaskUpdated(task, 'updated');
-    manager.events.emitTaskUpdated(task, 'wrapup');
+    manager.events.emitTaskUpdated(task, event);
     dispatch('WORKER_UPDATE_RESERVATION', res);
+  }
+  H.wrapup = function (taskSid) {
+    reservationEvent(taskSid, 'wrapup');
   };
   H.attributes = function (taskSid) {
     return taskInStore(taskSid).attributes;
@@ -321,6 +332,7 @@
           var t = config.wrapupOnScriptLoad;
           H.earlyWrapup = { pluginState: pluginStates()[0].state };
           H.addTask(t);
+          H.accept(t.taskSid);
           H.wrapup(t.taskSid);
         });
       }

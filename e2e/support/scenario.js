@@ -124,10 +124,11 @@ S.keepHostErrors = async function keepHostErrors(sc, page) {
   sc.hostErrors.push(...(await page.evaluate(() => window.Harness.errors.slice())));
 };
 
-/** Adds the task to Flex's store (a reservation) and wraps it up through manager.events. */
+/** A reservation for the task arrives, is accepted and wraps up, each as Flex's WorkerListener handles it. */
 S.wrapup = (page, task) =>
   page.evaluate((t) => {
     window.Harness.addTask(t);
+    window.Harness.accept(t.taskSid);
     window.Harness.wrapup(t.taskSid);
   }, task);
 

@@ -85,7 +85,10 @@ scenario(
       [sc.earlierCallSid, 'left', true],
       [sc.callSid, 'joined', true],
     ], 'the real ConferenceParticipant: both legs are the current worker, the earlier one left');
-    await page.evaluate((sid) => window.Harness.wrapup(sid), sc.taskSid);
+    await page.evaluate((sid) => {
+      window.Harness.accept(sid);
+      window.Harness.wrapup(sid);
+    }, sc.taskSid);
     await S.waitForMosTask(sc);
     const seen = S.twilioSeen(sc);
     assert.deepEqual(seen.allMetrics.map((r) => r.path.split('/')[3]), [sc.callSid], `the metrics of the current reservation’s leg only\n${S.transcript(sc)}`);
@@ -139,7 +142,10 @@ scenario(`${PARALLEL} parallel wrap-ups with GC forced: one MOS task each`, asyn
   const page = await S.open(sc, ctx, S.config({ delaySeconds: 0.5 }));
   const all = [sc];
   for (let i = 1; i < PARALLEL; i += 1) all.push(S.newScenario(`parallel ${i + 1}`));
-  await page.evaluate((tasks) => tasks.forEach((t) => window.Harness.addTask(t)), all.map((s) => s.task));
+  await page.evaluate((tasks) => tasks.forEach((t) => {
+    window.Harness.addTask(t);
+    window.Harness.accept(t.taskSid);
+  }), all.map((s) => s.task));
   await S.forceGc(page, GCS);
   const wrapped = Date.now();
   await page.evaluate((sids) => sids.forEach((sid) => window.Harness.wrapup(sid)), all.map((s) => s.taskSid));
@@ -203,8 +209,13 @@ scenario('voice client re-initialised (Actions.shutdown + init: a new Device beh
   const ctx = await S.context(sc);
   const page = await S.open(sc, ctx, S.config({ source: 'sdk' }));
   assert.equal(await page.evaluate(() => window.Harness.replaceVoiceClient(false)), true, 'a new Device');
-  await page.evaluate(([c, s]) => window.Harness.playSamples(c, s), [sc.callSid, [4.5, 4.0, 3.0, 4.5]]);
-  await S.wrapup(page, sc.task);
+  // The reservation arrives and is accepted, then the call rings on the (new) Device, then the wrap-up.
+  await page.evaluate(([t, s]) => {
+    window.Harness.addTask(t);
+    window.Harness.accept(t.taskSid);
+    window.Harness.playSamples(t.legs[t.legs.length - 1].callSid, s);
+    window.Harness.wrapup(t.taskSid);
+  }, [sc.task, [4.5, 4.0, 3.0, 4.5]]);
   await S.waitForMosTask(sc);
   await S.finish(sc, [page], { source: 'sdk', summary: { average: 4, minimum: 3, poorShare: 0.25, samples: 4 } });
 });
