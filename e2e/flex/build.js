@@ -65,6 +65,6 @@ function ensureFlexBundle({ quiet } = {}) {
   return OUT;
 }
 
-module.exports = { ensureFlexBundle, FLEX_BUNDLE: OUT };
+module.exports = { ensureFlexBundle };
 
 if (require.main === module) console.log(ensureFlexBundle());

@@ -77,4 +77,4 @@ async function pluginsSettled(page) {
   return page.evaluate(() => window.Harness.pluginStates);
 }
 
-module.exports = { launch, isolatedContext, openFlex, pluginsSettled, CHROMIUM, ARGS };
+module.exports = { launch, isolatedContext, openFlex, pluginsSettled };

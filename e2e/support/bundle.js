@@ -66,7 +66,7 @@ function ensurePluginBundle({ outDir = E2E_OUT, url = E2E_URL, quiet = false } =
   return { bundlePath, functionsBaseUrl: info.functionsBaseUrl };
 }
 
-module.exports = { ensurePluginBundle, E2E_OUT, E2E_URL };
+module.exports = { ensurePluginBundle, E2E_URL };
 
 if (require.main === module) {
   const { bundlePath, functionsBaseUrl } = ensurePluginBundle();

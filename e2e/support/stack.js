@@ -142,4 +142,4 @@ function mosTasksFor(fake, taskSid) {
   });
 }
 
-module.exports = { startStack, mosTasksFor, metricsFixture, readJson, AGENT, ROOT };
+module.exports = { startStack, mosTasksFor, ROOT };
