@@ -3,8 +3,9 @@
  * before the e2e host page's flex-host.js). It only observes:
  *
  *   - WebAssembly.Module / Instance (and instantiate*) are wrapped to time
- *     compile and instantiate and to keep the instance's memory; atob and
- *     DecompressionStream to time decoding and the start of the inflate;
+ *     compile and instantiate and to keep the instance's memory;
+ *     Uint8Array.fromBase64, atob and DecompressionStream to time decoding
+ *     and the start of the inflate;
  *   - __bench.load(bundleUrl) evaluates the plugin bundle as an inline
  *     <script> (downloaded first, untimed) and resolves with marks from
  *     evaluation start to the `taskWrapup` listener being registered
@@ -65,13 +66,23 @@
     };
   });
 
-  // The inlined bytes: atob (main thread) then, for the deflate encoding,
+  // The inlined bytes: Uint8Array.fromBase64 or atob (main thread) then, for the deflate encoding,
   // DecompressionStream (the async part). First call after evaluation only.
+  const markDecode = () => {
+    if (B.marks.evalStart !== undefined && B.marks.decodeStart === undefined) B.marks.decodeStart = now();
+  };
   const origAtob = window.atob;
   window.atob = function (...args) {
-    if (B.marks.evalStart !== undefined && B.marks.decodeStart === undefined) B.marks.decodeStart = now();
+    markDecode();
     return origAtob.apply(this, args);
   };
+  const origFromBase64 = Uint8Array.fromBase64;
+  if (typeof origFromBase64 === 'function') {
+    Uint8Array.fromBase64 = function (...args) {
+      markDecode();
+      return origFromBase64.apply(this, args);
+    };
+  }
   if (typeof window.DecompressionStream === 'function') {
     const OrigDS = window.DecompressionStream;
     window.DecompressionStream = new Proxy(OrigDS, {
