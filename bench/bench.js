@@ -155,10 +155,12 @@ function reportBrowser(b) {
         `(budget main thread median ${BUDGET.startMainMedianMs} ms: ${verdict(main <= BUDGET.startMainMedianMs)})`,
     );
     const part = (k) => ms(median(b.start.map((r) => r[k])));
+    const asyncCompile = b.start.every((r) => r.compileAsync);
     say(
-      `start breakdown (medians): main thread: evaluate bundle ${part('evaluate')}, decode base64 ${part('decode')}, compile ${part('compile')}, ` +
-        `instantiate ${part('instantiate')}, wasm-bindgen init + start() ${part('start')}; not main-thread work: evaluation -> init() decoding ${part('toInit')}, ` +
-        `inflate (DecompressionStream) ${part('inflate')}`,
+      `start breakdown (medians): main thread: evaluate bundle ${part('evaluate')}, decode base64 ${part('decode')}, ` +
+        `${asyncCompile ? '' : `compile ${part('compile')}, `}instantiate ${part('instantiate')}, wasm-bindgen init + start() ${part('start')}; ` +
+        `not main-thread work: evaluation -> init() decoding ${part('toInit')}, inflate (DecompressionStream) ${part('inflate')}` +
+        `${asyncCompile ? `, compile (WebAssembly.compile, async) ${part('compile')}` : ''}`,
     );
   } else fail('start', b.startError);
   const cmp = [];

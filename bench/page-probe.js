@@ -55,6 +55,19 @@
       return inst;
     },
   });
+  // An async compile (WebAssembly.compile) is off the main thread: marked as such.
+  const origCompile = W.compile;
+  W.compile = function (...args) {
+    const t0 = now();
+    return origCompile.apply(this, args).then((m) => {
+      if (B.marks.compileStart === undefined) {
+        B.marks.compileStart = t0;
+        B.marks.compileEnd = now();
+        B.marks.compileAsync = true;
+      }
+      return m;
+    });
+  };
   ['instantiate', 'instantiateStreaming'].forEach((name) => {
     const orig = W[name];
     if (typeof orig !== 'function') return;
