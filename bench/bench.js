@@ -188,7 +188,8 @@ function reportBrowser(b) {
     const dWasm = m.after.wasm - m.before.wasm;
     const ok = dHeap <= BUDGET.memoryGrowth && dWasm <= BUDGET.memoryGrowth;
     say(
-      `memory after ${m.n} completed wrap-ups (delaySeconds ${m.delaySeconds}, in-page Functions stub, ${ms(m.flowMs, 0)}; forced GC): ` +
+      `memory after ${m.n} completed wrap-ups (delaySeconds ${m.delaySeconds}, in-page Functions stub, ${ms(m.flowMs, 0)}; ` +
+        `done = ${m.n} MOS tasks, no stored job${m.timersChecked ? ', no armed timer' : '; timers not checked: the loader exposes no pending count'}; forced GC): ` +
         `JS heap ${m.before.heap} -> ${m.after.heap} B (${signed(dHeap)} B, ${kib(dHeap)}), ` +
         `wasm memory ${m.before.wasm} -> ${m.after.wasm} B (${signed(dWasm)} B, ${kib(dWasm)}) ` +
         `(budget growth within ${BUDGET.memoryGrowth} B: ${verdict(ok)})`,

@@ -138,12 +138,12 @@ async function measureMemory(browser, host, n, delaySeconds) {
       if (flow.calls.get !== want || flow.calls.create !== want) {
         throw new Error(`expected ${want} get_mos_score and ${want} create_mos_score_task calls, saw ${flow.calls.get} and ${flow.calls.create}`);
       }
-      return { flowMs: flow.ms, heap: await heap(cdp), wasm: await page.evaluate(() => window.__bench.wasmMemoryBytes()) };
+      return { flowMs: flow.ms, timersChecked: flow.timersChecked, heap: await heap(cdp), wasm: await page.evaluate(() => window.__bench.wasmMemoryBytes()) };
     };
     // The figure: n wrap-ups. Then n more, only to tell a one-time cost from a leak.
     const after = await batch(0);
     const again = await batch(1);
-    return { n, delaySeconds, before, after, again, flowMs: after.flowMs };
+    return { n, delaySeconds, before, after, again, flowMs: after.flowMs, timersChecked: after.timersChecked };
   } finally {
     await context.close();
   }

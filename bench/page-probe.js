@@ -237,16 +237,17 @@
     return n;
   }
 
-  /** Number of armed job timers in the running plugin, when the loader exposes its handle. */
+  /** Number of armed job timers in the running plugin, or null when the loader exposes no count. */
   function pendingTimers() {
     const p = window.FlexHost.plugins.find((x) => x && x.core && typeof x.core.pending === 'number');
-    return p ? p.core.pending : 0;
+    return p ? p.core.pending : null;
   }
 
   /**
    * n whole wrap-ups (setAttributes, wait, get_mos_score, create_mos_score_task)
    * of tasks number offset.., 
-   * then waits until every one has finished: n creates, no stored job, no timer.
+   * then waits until every one has finished: n creates, no stored job, and no
+   * armed timer when the loader exposes its count (plugin.core.pending).
    * Afterwards the host's own records of them (timeline, tasks) are dropped, as
    * Flex drops finished tasks, so only what the plugin keeps remains.
    */
@@ -261,7 +262,8 @@
     }
     const limit = t0 + (timeoutMs || 120000);
     for (;;) {
-      if (B.calls.create >= target && storedJobs() === 0 && pendingTimers() === 0) break;
+      const timers = pendingTimers();
+      if (B.calls.create >= target && storedJobs() === 0 && !timers) break;
       if (now() > limit) {
         throw new Error(`flow: after ${Math.round(now() - t0)} ms only ${B.calls.create}/${target} MOS tasks, ${storedJobs()} stored jobs, ${pendingTimers()} timers`);
       }
@@ -272,7 +274,7 @@
     host.timeline.length = 0;
     host.fetches.length = 0;
     host.tasks.clear();
-    return { ms, calls: Object.assign({}, B.calls), errors };
+    return { ms, calls: Object.assign({}, B.calls), errors, timersChecked: pendingTimers() !== null };
   };
 
   B.wasmMemoryBytes = () => (B.memory ? B.memory.buffer.byteLength : null);

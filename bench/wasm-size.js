@@ -163,7 +163,7 @@ function groupOf(name) {
     return 'other';
   }
   const [, crate, next] = m;
-  if (crate === 'flex_mos_score') return next === 'core' ? 'flex_mos_score::core (pure)' : 'flex_mos_score shell';
+  if (crate === 'flex_mos_score') return next === 'core' || next === 'domain' ? `flex_mos_score::${next} (pure)` : 'flex_mos_score shell';
   if (crate === 'wasm_bindgen_futures' || crate === 'wasm_bindgen') return crate.replace(/_/g, '-');
   return crate;
 }
