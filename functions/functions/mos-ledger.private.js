@@ -332,7 +332,12 @@ async function writeMosTask(client, { serviceSid, workspaceSid, workflowSid, cha
       created = true;
     }
   }
-  const recorded = await record(client, { ...ctx, item: claimed.item }, task.sid, 'created');
+  // A failed record must not leave the task uncancelled: the claim then stays 'claimed' and the
+  // takeover after STALE_AFTER_MS finds this task by its marker.
+  const recorded = await record(client, { ...ctx, item: claimed.item }, task.sid, 'created').catch((err) => {
+    if (log) log.warn(`ledger: could not record MOS task ${task.sid} for ${taskSid} (${err.code || 'error'}); it is found by its marker later`);
+    return null;
+  });
   await cancelTask(client, { workspaceSid, deadline, log }, task);
   if (recorded) await record(client, { ...ctx, item: recorded }, task.sid, 'done').catch((err) => log && log.warn(`ledger: could not mark ${taskSid} done (${err.code || 'error'}); a later request re-checks the cancel`));
   return { sid: task.sid, created };
