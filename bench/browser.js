@@ -74,16 +74,27 @@ async function measureStart(browser, host, loads, url) {
     try {
       const m = await page.evaluate((u) => window.__bench.load(u), url || host.bundleUrl);
       if (!m.crossOriginIsolated) throw new Error('page is not cross-origin isolated (timer resolution would be 100 µs)');
-      rows.push({
+      // Main thread until the listener: evaluation, decoding the inlined
+      // base64, compile, instantiate, wasm-bindgen init + start(). Async: the
+      // inflate (DecompressionStream) from its start to the compile.
+      const decodeStart = m.decodeStart === undefined ? m.compileStart : m.decodeStart;
+      const decodeEnd = m.inflateStart === undefined ? m.compileStart : m.inflateStart;
+      const row = {
         total: m.listener - m.evalStart,
         evaluate: m.evalEnd - m.evalStart,
-        // Plugins.init -> init() -> inflate the inlined bytes (DecompressionStream) -> new WebAssembly.Module
-        bytes: m.compileStart - m.evalEnd,
+        // Plugins.init -> init() -> the loader starts decoding (the host's scheduling)
+        toInit: decodeStart - m.evalEnd,
+        decode: decodeEnd - decodeStart,
+        inflate: m.compileStart - decodeEnd,
         compile: m.compileEnd - m.compileStart,
         instantiate: m.instantiateEnd - m.instantiateStart,
         // wasm-bindgen init after instantiation, then start(): config, SDK tap, addListener
         start: m.listener - m.instantiateEnd,
-      });
+      };
+      // WebAssembly.compile (async) runs off the main thread; new WebAssembly.Module does not.
+      row.compileAsync = m.compileAsync === true;
+      row.main = row.evaluate + row.decode + (row.compileAsync ? 0 : row.compile) + row.instantiate + row.start;
+      rows.push(row);
     } finally {
       await context.close();
     }
@@ -127,12 +138,12 @@ async function measureMemory(browser, host, n, delaySeconds) {
       if (flow.calls.get !== want || flow.calls.create !== want) {
         throw new Error(`expected ${want} get_mos_score and ${want} create_mos_score_task calls, saw ${flow.calls.get} and ${flow.calls.create}`);
       }
-      return { flowMs: flow.ms, heap: await heap(cdp), wasm: await page.evaluate(() => window.__bench.wasmMemoryBytes()) };
+      return { flowMs: flow.ms, timersChecked: flow.timersChecked, heap: await heap(cdp), wasm: await page.evaluate(() => window.__bench.wasmMemoryBytes()) };
     };
     // The figure: n wrap-ups. Then n more, only to tell a one-time cost from a leak.
     const after = await batch(0);
     const again = await batch(1);
-    return { n, delaySeconds, before, after, again, flowMs: after.flowMs };
+    return { n, delaySeconds, before, after, again, flowMs: after.flowMs, timersChecked: after.timersChecked };
   } finally {
     await context.close();
   }
@@ -148,6 +159,7 @@ async function measureBrowser({ bundlePath, loads = 50, wrapups = 1000, flows = 
   const files = {};
   if (compare.floor) files['/plugins/plugin-floor.js'] = compare.floor;
   if (compare.base64) files['/plugins/plugin-mos-score.base64.js'] = compare.base64;
+  if (compare.plumbing) files['/plugins/plugin-plumbing.js'] = compare.plumbing;
   const host = await startHost({ bundlePath, files });
   let browser;
   try {
@@ -155,6 +167,7 @@ async function measureBrowser({ bundlePath, loads = 50, wrapups = 1000, flows = 
     for (const [key, fn] of [
       ['start', () => measureStart(browser, host, loads)],
       ['startFloor', () => (compare.floor ? measureEvaluate(browser, host, '/plugins/plugin-floor.js', compareLoads) : null)],
+      ['startPlumbing', () => (compare.plumbing ? measureStart(browser, host, compareLoads, '/plugins/plugin-plumbing.js') : null)],
       ['startBase64', () => (compare.base64 ? measureStart(browser, host, compareLoads, '/plugins/plugin-mos-score.base64.js') : null)],
       ['wrapup', () => measureWrapups(browser, host, wrapups)],
       ['memory', () => measureMemory(browser, host, flows, delaySeconds)],

@@ -3,7 +3,9 @@
  * before the e2e host page's flex-host.js). It only observes:
  *
  *   - WebAssembly.Module / Instance (and instantiate*) are wrapped to time
- *     compile and instantiate and to keep the instance's exports.memory;
+ *     compile and instantiate and to keep the instance's memory;
+ *     Uint8Array.fromBase64, atob and DecompressionStream to time decoding
+ *     and the start of the inflate;
  *   - __bench.load(bundleUrl) evaluates the plugin bundle as an inline
  *     <script> (downloaded first, untimed) and resolves with marks from
  *     evaluation start to the `taskWrapup` listener being registered
@@ -23,8 +25,10 @@
 
   function keepMemory(instance) {
     B.instances += 1;
-    const mem = instance && instance.exports && instance.exports.memory;
-    if (mem instanceof W.Memory) B.memory = mem;
+    // By kind, not by name: shrink-wasm.js minifies the export names.
+    const exports = (instance && instance.exports) || {};
+    const mem = Object.values(exports).find((x) => x instanceof W.Memory);
+    if (mem) B.memory = mem;
   }
   const OrigModule = W.Module;
   W.Module = new Proxy(OrigModule, {
@@ -51,6 +55,19 @@
       return inst;
     },
   });
+  // An async compile (WebAssembly.compile) is off the main thread: marked as such.
+  const origCompile = W.compile;
+  W.compile = function (...args) {
+    const t0 = now();
+    return origCompile.apply(this, args).then((m) => {
+      if (B.marks.compileStart === undefined) {
+        B.marks.compileStart = t0;
+        B.marks.compileEnd = now();
+        B.marks.compileAsync = true;
+      }
+      return m;
+    });
+  };
   ['instantiate', 'instantiateStreaming'].forEach((name) => {
     const orig = W[name];
     if (typeof orig !== 'function') return;
@@ -61,6 +78,33 @@
       });
     };
   });
+
+  // The inlined bytes: Uint8Array.fromBase64 or atob (main thread) then, for the deflate encoding,
+  // DecompressionStream (the async part). First call after evaluation only.
+  const markDecode = () => {
+    if (B.marks.evalStart !== undefined && B.marks.decodeStart === undefined) B.marks.decodeStart = now();
+  };
+  const origAtob = window.atob;
+  window.atob = function (...args) {
+    markDecode();
+    return origAtob.apply(this, args);
+  };
+  const origFromBase64 = Uint8Array.fromBase64;
+  if (typeof origFromBase64 === 'function') {
+    Uint8Array.fromBase64 = function (...args) {
+      markDecode();
+      return origFromBase64.apply(this, args);
+    };
+  }
+  if (typeof window.DecompressionStream === 'function') {
+    const OrigDS = window.DecompressionStream;
+    window.DecompressionStream = new Proxy(OrigDS, {
+      construct(target, args, newTarget) {
+        if (B.marks.evalStart !== undefined && B.marks.inflateStart === undefined) B.marks.inflateStart = now();
+        return Reflect.construct(target, args, newTarget);
+      },
+    });
+  }
 
   const yieldTask = (() => {
     // A macrotask without setTimeout's 4 ms clamp.
@@ -193,16 +237,17 @@
     return n;
   }
 
-  /** Number of armed job timers in the running plugin, when the loader exposes its handle. */
+  /** Number of armed job timers in the running plugin, or null when the loader exposes no count. */
   function pendingTimers() {
     const p = window.FlexHost.plugins.find((x) => x && x.core && typeof x.core.pending === 'number');
-    return p ? p.core.pending : 0;
+    return p ? p.core.pending : null;
   }
 
   /**
    * n whole wrap-ups (setAttributes, wait, get_mos_score, create_mos_score_task)
    * of tasks number offset.., 
-   * then waits until every one has finished: n creates, no stored job, no timer.
+   * then waits until every one has finished: n creates, no stored job, and no
+   * armed timer when the loader exposes its count (plugin.core.pending).
    * Afterwards the host's own records of them (timeline, tasks) are dropped, as
    * Flex drops finished tasks, so only what the plugin keeps remains.
    */
@@ -217,7 +262,8 @@
     }
     const limit = t0 + (timeoutMs || 120000);
     for (;;) {
-      if (B.calls.create >= target && storedJobs() === 0 && pendingTimers() === 0) break;
+      const timers = pendingTimers();
+      if (B.calls.create >= target && storedJobs() === 0 && !timers) break;
       if (now() > limit) {
         throw new Error(`flow: after ${Math.round(now() - t0)} ms only ${B.calls.create}/${target} MOS tasks, ${storedJobs()} stored jobs, ${pendingTimers()} timers`);
       }
@@ -228,7 +274,7 @@
     host.timeline.length = 0;
     host.fetches.length = 0;
     host.tasks.clear();
-    return { ms, calls: Object.assign({}, B.calls), errors };
+    return { ms, calls: Object.assign({}, B.calls), errors, timersChecked: pendingTimers() !== null };
   };
 
   B.wasmMemoryBytes = () => (B.memory ? B.memory.buffer.byteLength : null);

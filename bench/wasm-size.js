@@ -8,6 +8,8 @@
  *   sections(buf)   -> [{ id, name, size }]          size includes the section header
  *   functions(buf)  -> [{ index, name, size }]       body bytes per defined function
  *   groups(fns)     -> [{ group, size, count }]      by crate (see groupOf), largest first
+ *   withoutCustom(buf, ['target_features']) -> buf   the module minus those custom sections
+ *   sectionBytes(buf, 'code') -> payload | null
  */
 
 const SECTION = ['custom', 'type', 'import', 'function', 'table', 'memory', 'global', 'export', 'start', 'element', 'code', 'data', 'datacount', 'tag'];
@@ -161,7 +163,7 @@ function groupOf(name) {
     return 'other';
   }
   const [, crate, next] = m;
-  if (crate === 'flex_mos_score') return next === 'core' ? 'flex_mos_score::core (pure)' : 'flex_mos_score shell';
+  if (crate === 'flex_mos_score') return next === 'core' || next === 'domain' ? `flex_mos_score::${next} (pure)` : 'flex_mos_score shell';
   if (crate === 'wasm_bindgen_futures' || crate === 'wasm_bindgen') return crate.replace(/_/g, '-');
   return crate;
 }
@@ -178,6 +180,19 @@ function groups(fns) {
   return [...by.values()].sort((a, b) => b.size - a.size);
 }
 
+/** The module without the custom sections named in `names` (e.g. `target_features`). */
+function withoutCustom(buf, names) {
+  const keep = rawSections(buf).filter((s) => !(s.id === 0 && names.includes(s.name.slice('custom:'.length))));
+  // size includes the header: the header starts at end - size.
+  return Buffer.concat([buf.subarray(0, 8), ...keep.map((s) => buf.subarray(s.end - s.size, s.end))]);
+}
+
+/** The payload bytes of the first section called `name` (e.g. 'code'), or null. */
+function sectionBytes(buf, name) {
+  const s = rawSections(buf).find((x) => x.name === name);
+  return s ? buf.subarray(s.start, s.end) : null;
+}
+
 /** Total bytes of the data segments' contents. */
 function dataBytes(buf) {
   const sec = rawSections(buf).find((s) => s.id === 11);
@@ -192,4 +207,4 @@ function shortName(name) {
     .replace(/^flex_mos_score::/, '');
 }
 
-module.exports = { sections, functions, groups, groupOf, dataBytes, shortName };
+module.exports = { sections, functions, groups, groupOf, dataBytes, shortName, withoutCustom, sectionBytes };

@@ -6,8 +6,11 @@
 # each against its budget (ok/OVER). Exits non-zero only when a measurement
 # failed, never on a budget. See bench/README.md.
 #
-# Env: BENCH_LOADS,
-# BENCH_WRAPUPS, BENCH_FLOWS, BENCH_BREAKDOWN=0 (see bench/bench.js).
+# It builds its own bundle first, with its own Functions URL (the demo's
+# twilio-run port), so it never needs a deploy URL.
+#
+# Env: BENCH_LOADS, BENCH_WRAPUPS, BENCH_FLOWS, BENCH_COMPARE_LOADS,
+# BENCH_BREAKDOWN=0, BENCH_CRATES=0, BENCH_BROWSER=0 (see bench/bench.js).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/scripts/lib.sh"
@@ -17,8 +20,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 # playwright-core comes from e2e/, twilio (backend figures) from functions/,
 # flex-plugin-scripts and binaryen (floor build, breakdown) from js-shim/.
+FLEX_APP_FUNCTIONS_BASE_URL=http://localhost:3100 bash "$ROOT/scripts/build-bundle.sh"
 for f in js-shim/build/plugin-mos-score.js js-shim/src/generated/flex_mos_score_bg.opt.wasm; do
-  [ -f "$ROOT/$f" ] || { echo "[bench] $f is missing: run \`make bundle\` (or \`make bench\`)" >&2; exit 1; }
+  [ -f "$ROOT/$f" ] || { echo "[bench] $f is missing: scripts/build-bundle.sh did not build it" >&2; exit 1; }
 done
 
 exec node "$ROOT/bench/bench.js" "$@"
