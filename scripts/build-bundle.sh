@@ -41,11 +41,6 @@ if [ -z "$ENV_URL" ] && [ -z "${FLEX_APP_FUNCTIONS_BASE_URL:-}" ]; then
 MSG
   exit 2
 fi
-URL=${ENV_URL:-$FLEX_APP_FUNCTIONS_BASE_URL}
-if [ -z "${MOS_BUNDLE_OUT:-}" ] && [[ "$URL" != https://* ]]; then
-  echo "[build-bundle] FLEX_APP_FUNCTIONS_BASE_URL=$URL: a deploy build (js-shim/build/) needs the https:// URL of deployed Functions" >&2
-  exit 2
-fi
 
 
 # 1. wasm-pack (its own wasm-opt is disabled in Cargo.toml: it would download binaryen)
