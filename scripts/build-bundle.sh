@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the one deployable Flex plugin file, js-shim/build/plugin-mos-score.js,
 # with the Rust core's wasm inlined:
-#   wasm-pack (release) -> wasm-opt -Oz (npm binaryen) -> glue + inlined bytes
+#   wasm-pack (release) -> wasm-opt -Oz + minified names (npm binaryen) -> glue + inlined bytes
 #   into js-shim/src/generated/ -> `flex-plugin build` (webpack 4).
 #
 # Env:
@@ -56,16 +56,14 @@ if grep -q 'import\.meta' "$PKG/flex_mos_score.js"; then
   exit 1
 fi
 
-# 2. wasm-opt from the npm binaryen (v132; Debian's is too old for these features)
-mkdir -p "$GEN"
-WASM_OPT="$SHIM/node_modules/binaryen/bin/wasm-opt"
-OPT="$GEN/flex_mos_score_bg.opt.wasm"
-"$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-  --enable-sign-ext --enable-reference-types --enable-multivalue \
-  "$PKG/flex_mos_score_bg.wasm" -o "$OPT"
-
+# 2. wasm-opt -Oz (npm binaryen v132; Debian's is too old) with the wasm's
+#    import/export/module names minified and the glue rewritten to match; it
+#    writes nothing unless the mapping applies exactly and the old and new
+#    glue+wasm answer the same (js-shim/scripts/shrink-wasm.js, bench/README.md).
 # 3. glue + inlined bytes (src/generated is git-ignored; babel transpiles it)
-cp "$PKG/flex_mos_score.js" "$GEN/flex_mos_score.js"
+mkdir -p "$GEN"
+OPT="$GEN/flex_mos_score_bg.opt.wasm"
+node "$SHIM/scripts/shrink-wasm.js" "$PKG/flex_mos_score_bg.wasm" "$PKG/flex_mos_score.js" "$OPT" "$GEN/flex_mos_score.js"
 node "$SHIM/scripts/inline-wasm.js" "$OPT" "$GEN/wasm-bytes.js" "${MOS_WASM_ENCODING:-deflate}"
 
 # 4. the Flex plugin build
