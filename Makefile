@@ -32,9 +32,10 @@ test-wasm:
 
 test-functions:
 	cd functions && npm test
+	node --test js-shim/scripts/
 
 test-e2e: setup
 	cd e2e && npm test
 
-bench: setup bundle
+bench: setup
 	@bash scripts/bench.sh

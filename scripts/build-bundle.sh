@@ -45,9 +45,8 @@ fi
 
 # 1. wasm-pack (its own wasm-opt is disabled in Cargo.toml: it would download binaryen)
 PKG="$ROOT/pkg"
-# --no-default-features: the shipped wasm is no_std (see Cargo.toml [features]).
-say "wasm-pack build --release (no_std)"
-(cd "$ROOT" && wasm-pack --quiet build --release --target web --out-dir pkg --out-name flex_mos_score -- --no-default-features)
+say "wasm-pack build --release"
+(cd "$ROOT" && wasm-pack --quiet build --release --target web --out-dir pkg --out-name flex_mos_score)
 for f in flex_mos_score.js flex_mos_score_bg.wasm; do
   [ -f "$PKG/$f" ] || { echo "missing $PKG/$f" >&2; exit 1; }
 done
