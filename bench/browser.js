@@ -1,62 +1,100 @@
 'use strict';
 /**
- * Figures 3-5 in headless Debian Chromium, on the e2e host page (the
- * simulated Flex UI 2.x, e2e/host) with the built bundle:
+ * Figures 3-5 in headless Debian Chromium (bench/page-probe.js in every page):
  *
- *   start    fresh context + page per load; the bundle evaluated inline,
- *            performance.now() from evaluation start to manager.events
- *            .addListener('taskWrapup'); plus where the time goes
- *   wrapup   one page; emit('taskWrapup') -> ITask.setAttributes() call
- *   memory   one page; JS heap (CDP Runtime.getHeapUsage after
+ *   start    bench/start-page.html (no Flex: stand-in Plugins.init and
+ *            manager, see that file for why), a fresh context and page per
+ *            load; the bundle evaluated inline; performance.now() from
+ *            evaluation start to the wasm core's addListener('taskWrapup'),
+ *            split into main-thread work and the async steps
+ *   wrapup   the REAL Flex UI page (e2e/flex, window.Harness): Flex's own
+ *            WorkerListener path; emit('taskWrapup') -> the TaskRouter SDK
+ *            task's setAttributes call
+ *   memory   the real Flex page; JS heap (CDP Runtime.getHeapUsage after
  *            HeapProfiler.collectGarbage) and the wasm memory's byteLength,
- *            before and after n whole wrap-ups (in-page Functions stub)
+ *            before and after n whole wrap-ups (in-page Functions stub),
+ *            beside a control page: the same Flex page and the same tasks
+ *            without the plugin
  *
- * Pages are made cross-origin isolated (COOP/COEP added by a route) so that
- * performance.now() has 5 µs resolution instead of 100 µs.
+ * Pages are made cross-origin isolated (COOP/COEP) so that performance.now()
+ * has 5 µs resolution instead of 100 µs. The bundle is the bench's own
+ * (scripts/bench.sh: out/bench-bundle/, Functions URL BENCH_FUNCTIONS_URL, an
+ * https://….invalid host answered in-page); nothing leaves the machine: every
+ * request to another origin is aborted.
  */
 const fs = require('fs');
+const http = require('http');
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
 const { launch } = require(path.join(ROOT, 'e2e', 'support', 'browser.js'));
-const { startHost } = require(path.join(ROOT, 'e2e', 'host', 'server.js'));
+const { startPageServer } = require(path.join(ROOT, 'e2e', 'support', 'server.js'));
+const { DEFAULTS } = require(path.join(ROOT, 'functions', 'test', 'support', 'fake-twilio.js'));
 
 const PROBE = path.join(__dirname, 'page-probe.js');
+const START_PAGE = path.join(__dirname, 'start-page.html');
 const readFixture = (...p) => JSON.parse(fs.readFileSync(path.join(ROOT, 'fixtures', ...p), 'utf8'));
+const COI = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
 
-async function isolate(context) {
-  await context.route('**/*', async (route) => {
-    const res = await route.fetch();
-    await route.fulfill({
-      response: res,
-      headers: { ...res.headers(), 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' },
+/** The start page and the bundles under test, on loopback, cross-origin isolated. files: { '/plugins/x.js': path }. */
+function startStartServer(files) {
+  const routes = { '/': START_PAGE, ...files };
+  const server = http.createServer((req, res) => {
+    const file = routes[new URL(req.url, 'http://x').pathname];
+    if (!file) {
+      res.writeHead(404, COI);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { ...COI, 'cache-control': 'no-store', 'content-type': file.endsWith('.html') ? 'text/html; charset=utf-8' : 'application/javascript; charset=utf-8' });
+    res.end(fs.readFileSync(file));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const url = `http://127.0.0.1:${server.address().port}`;
+      resolve({ url, close: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))) });
     });
   });
 }
 
-/** A fresh context and page on the host, plugins not loaded yet (the probe loads them). */
-async function openPage(browser, host, mosScore) {
+/** A context in which only `origin` answers (with COOP/COEP added); everything else is aborted. */
+async function isolatedContext(browser, origin) {
   const context = await browser.newContext();
-  await isolate(context);
+  context.blocked = [];
+  await context.route('**/*', async (route) => {
+    const url = route.request().url();
+    if (!url.startsWith(`${origin}/`)) {
+      context.blocked.push(url);
+      return route.abort('blockedbyclient');
+    }
+    const res = await route.fetch();
+    return route.fulfill({ response: res, headers: { ...res.headers(), ...COI } });
+  });
   await context.addInitScript({ path: PROBE });
-  const page = await context.newPage();
-  const pageErrors = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e && e.message)));
-  await page.goto(host.pageUrl({ plugins: [], render: false, quiet: true, mosScore: mosScore || null }));
-  const ready = await page.evaluate(() => window.FlexHost.ready);
-  if (!ready) throw new Error('host page did not become ready');
-  return { context, page, pageErrors };
+  return context;
 }
 
-async function loadPlugin(page, host) {
-  return page.evaluate((url) => window.__bench.load(url), host.bundleUrl);
+// ------------------------------------------------------------------ start
+
+async function openStartPage(browser, server) {
+  const context = await browser.newContext();
+  await context.addInitScript({ path: PROBE });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e && e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console.error: ${m.text()}`);
+  });
+  await page.goto(`${server.url}/`);
+  return { context, page, problems };
 }
 
 /** Bundle evaluation only (no listener expected): the floor's share of `evaluate`. */
-async function measureEvaluate(browser, host, url, loads) {
+async function measureEvaluate(browser, server, url, loads) {
   const rows = [];
   for (let i = 0; i < loads; i += 1) {
-    const { context, page } = await openPage(browser, host, null);
+    const { context, page } = await openStartPage(browser, server);
     try {
       const m = await page.evaluate((u) => window.__bench.load(u, false), url);
       rows.push({ evaluate: m.evalEnd - m.evalStart });
@@ -67,16 +105,19 @@ async function measureEvaluate(browser, host, url, loads) {
   return rows;
 }
 
-async function measureStart(browser, host, loads, url) {
+async function measureStart(browser, server, loads, url) {
   const rows = [];
   for (let i = 0; i < loads; i += 1) {
-    const { context, page } = await openPage(browser, host, null);
+    const { context, page, problems } = await openStartPage(browser, server);
     try {
-      const m = await page.evaluate((u) => window.__bench.load(u), url || host.bundleUrl);
+      const m = await page.evaluate((u) => window.__bench.load(u), url);
+      if (problems.length) throw new Error(problems.slice(0, 3).join('; '));
       if (!m.crossOriginIsolated) throw new Error('page is not cross-origin isolated (timer resolution would be 100 µs)');
+      if (m.listeners !== 1) throw new Error(`${m.listeners} taskWrapup listeners after the start (want 1: the core's; the loader's queue removed)`);
       // Main thread until the listener: evaluation, decoding the inlined
-      // base64, compile, instantiate, wasm-bindgen init + start(). Async: the
-      // inflate (DecompressionStream) from its start to the compile.
+      // base64, new WebAssembly.Instance, wasm-bindgen's finalisation + start()
+      // (one microtask chain). Async: the inflate (DecompressionStream) from its
+      // start to the compile, and WebAssembly.compile.
       const decodeStart = m.decodeStart === undefined ? m.compileStart : m.decodeStart;
       const decodeEnd = m.inflateStart === undefined ? m.compileStart : m.inflateStart;
       const row = {
@@ -84,14 +125,14 @@ async function measureStart(browser, host, loads, url) {
         evaluate: m.evalEnd - m.evalStart,
         // Plugins.init -> init() -> the loader starts decoding (the host's scheduling)
         toInit: decodeStart - m.evalEnd,
+        hold: m.hold - m.evalStart,
         decode: decodeEnd - decodeStart,
         inflate: m.compileStart - decodeEnd,
         compile: m.compileEnd - m.compileStart,
         instantiate: m.instantiateEnd - m.instantiateStart,
-        // wasm-bindgen init after instantiation, then start(): config, SDK tap, addListener
+        // wasm-bindgen's finalisation after instantiation, then start(): config, SDK tap, addListener
         start: m.listener - m.instantiateEnd,
       };
-      // WebAssembly.compile (async) runs off the main thread; new WebAssembly.Module does not.
       row.compileAsync = m.compileAsync === true;
       row.main = row.evaluate + row.decode + (row.compileAsync ? 0 : row.compile) + row.instantiate + row.start;
       rows.push(row);
@@ -102,11 +143,40 @@ async function measureStart(browser, host, loads, url) {
   return rows;
 }
 
-async function measureWrapups(browser, host, n) {
-  const { context, page } = await openPage(browser, host, null);
+// ------------------------------------------------------------------ real Flex page
+
+/** The real Flex page with the bench bundle (or none: the control), plugins settled. */
+async function openFlexPage(browser, flex, { plugin = true, mosScore } = {}) {
+  const context = await isolatedContext(browser, flex.url);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(`pageerror: ${e && e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && m.text().startsWith('[mos-score]')) problems.push(`console.error: ${m.text()}`);
+  });
+  const config = {
+    token: DEFAULTS.validTokens[0],
+    workerSid: DEFAULTS.workerSid,
+    accountSid: DEFAULTS.accountSid,
+    mosScore: { logLevel: 'warn', ...(mosScore || {}) },
+    ...(plugin ? {} : { plugins: [] }),
+  };
+  await page.goto(flex.pageUrl(config));
+  await page.waitForFunction(() => window.Harness && window.Harness.ready && window.Harness.pluginsSettled(), null, { timeout: 60000, polling: 50 });
+  const states = await page.evaluate(() => window.Harness.pluginStates);
+  if (plugin && !(states.length === 1 && states[0].state === 'Initialized')) throw new Error(`plugin states ${JSON.stringify(states)}`);
+  const listeners = await page.evaluate(() => window.Harness.listenerCount('taskWrapup'));
+  if (plugin && listeners !== 1) throw new Error(`${listeners} taskWrapup listeners on Flex's manager (want 1)`);
+  return { context, page, problems };
+}
+
+async function measureWrapups(browser, flex, n) {
+  const { context, page, problems } = await openFlexPage(browser, flex, { mosScore: { delaySeconds: 3600 } });
   try {
-    await loadPlugin(page, host);
-    return await page.evaluate(([count, task]) => window.__bench.wrapups(count, task), [n, readFixture('tasks', 'voice_wrapup.json')]);
+    const r = await page.evaluate(([count, task, worker]) => window.__bench.wrapups(count, task, worker), [n, readFixture('tasks', 'voice_wrapup.json'), DEFAULTS.workerSid]);
+    const errors = [...problems, ...(await page.evaluate(() => window.Harness.errors.slice()))];
+    if (errors.length) throw new Error(`page errors: ${errors.slice(0, 3).join('; ')}`);
+    return r;
   } finally {
     await context.close();
   }
@@ -120,57 +190,76 @@ async function heap(cdp) {
   return usedSize;
 }
 
-async function measureMemory(browser, host, n, delaySeconds) {
-  const mosScore = { delaySeconds, logLevel: 'warn', functionsBaseUrl: 'http://localhost:3100' };
-  const { context, page, pageErrors } = await openPage(browser, host, mosScore);
+async function memoryRun(browser, flex, n, delaySeconds, plugin) {
+  const { context, page, problems } = await openFlexPage(browser, flex, { plugin, mosScore: { delaySeconds } });
   try {
     const cdp = await context.newCDPSession(page);
-    await page.evaluate((summary) => window.__bench.stubFetch(summary), readFixture('mos_summary.json'));
-    await loadPlugin(page, host);
-    const before = { heap: await heap(cdp), wasm: await page.evaluate(() => window.__bench.wasmMemoryBytes()) };
-    if (before.wasm === null) throw new Error('the wasm instance exports no memory the probe could see');
+    if (plugin) {
+      await page.evaluate(([url, summary, token]) => window.__bench.stubFunctions(url, summary, token), [flex.functionsBaseUrl, readFixture('mos_summary.json'), DEFAULTS.validTokens[0]]);
+    }
+    const wasm = () => page.evaluate(() => window.__bench.wasmMemoryBytes());
+    const before = { heap: await heap(cdp), wasm: await wasm() };
+    if (plugin && before.wasm === null) throw new Error('the wasm instance exports no memory the probe could see');
+    const instances = await page.evaluate(() => window.__bench.instances);
+    if (instances !== (plugin ? 1 : 0)) throw new Error(`${instances} wasm instances on the page (want ${plugin ? 1 : 0}: the wasm memory figure would be ambiguous)`);
     const task = readFixture('tasks', 'voice_wrapup.json');
     const batch = async (k) => {
-      const flow = await page.evaluate(([count, t, offset]) => window.__bench.flow(count, t, offset, 120000), [n, task, k * n]);
-      const errors = [...pageErrors, ...flow.errors];
+      const flow = await page.evaluate(([count, t, worker, offset, on]) => window.__bench.flow(count, t, worker, offset, 180000, on), [n, task, DEFAULTS.workerSid, k * n, plugin]);
+      const errors = [...problems, ...flow.errors];
       if (errors.length) throw new Error(`page errors during the flow: ${errors.slice(0, 3).join('; ')}`);
-      const want = (k + 1) * n;
-      if (flow.calls.get !== want || flow.calls.create !== want) {
-        throw new Error(`expected ${want} get_mos_score and ${want} create_mos_score_task calls, saw ${flow.calls.get} and ${flow.calls.create}`);
+      const want = plugin ? (k + 1) * n : 0;
+      if (flow.calls.get !== want || flow.calls.create !== want || flow.stored !== 0) {
+        throw new Error(`expected ${want} get_mos_score and ${want} create_mos_score_task calls and no stored job, saw ${flow.calls.get}, ${flow.calls.create}, ${flow.stored}`);
       }
-      return { flowMs: flow.ms, timersChecked: flow.timersChecked, heap: await heap(cdp), wasm: await page.evaluate(() => window.__bench.wasmMemoryBytes()) };
+      if (flow.calls.other) throw new Error(`${flow.calls.other} requests went past the in-page Functions stub`);
+      return { flowMs: flow.ms, heap: await heap(cdp), wasm: await wasm() };
     };
     // The figure: n wrap-ups. Then n more, only to tell a one-time cost from a leak.
     const after = await batch(0);
     const again = await batch(1);
-    return { n, delaySeconds, before, after, again, flowMs: after.flowMs, timersChecked: after.timersChecked };
+    return { before, after, again, flowMs: after.flowMs };
   } finally {
     await context.close();
   }
 }
 
+async function measureMemory(browser, flex, n, delaySeconds) {
+  const withPlugin = await memoryRun(browser, flex, n, delaySeconds, true);
+  let control = null;
+  let controlError = null;
+  try {
+    control = await memoryRun(browser, flex, n, delaySeconds, false);
+  } catch (e) {
+    controlError = e;
+  }
+  return { n, delaySeconds, ...withPlugin, control, controlError };
+}
+
 /**
  * Runs the three browser figures; each one fails on its own.
- * compare: { floor: path, base64: path } bundles whose start is measured
- * beside ours over compareLoads loads (floor: evaluation only).
+ * bundlePath: the bench's bundle; functionsBaseUrl: the URL baked into it
+ * (answered in-page). compare: { floor, base64, plumbing } bundles whose start
+ * is measured beside ours over compareLoads loads (floor: evaluation only).
  */
-async function measureBrowser({ bundlePath, loads = 50, wrapups = 1000, flows = 1000, delaySeconds = 0.01, compare = {}, compareLoads = 20 } = {}) {
+async function measureBrowser({ bundlePath, functionsBaseUrl, loads = 50, wrapups = 1000, flows = 1000, delaySeconds = 0.01, compare = {}, compareLoads = 20 }) {
   const out = {};
-  const files = {};
+  const files = { '/plugins/plugin-mos-score.js': bundlePath };
   if (compare.floor) files['/plugins/plugin-floor.js'] = compare.floor;
   if (compare.base64) files['/plugins/plugin-mos-score.base64.js'] = compare.base64;
   if (compare.plumbing) files['/plugins/plugin-plumbing.js'] = compare.plumbing;
-  const host = await startHost({ bundlePath, files });
+  const start = await startStartServer(files);
+  const flex = await startPageServer({ bundlePath });
+  flex.functionsBaseUrl = functionsBaseUrl;
   let browser;
   try {
     browser = await launch();
     for (const [key, fn] of [
-      ['start', () => measureStart(browser, host, loads)],
-      ['startFloor', () => (compare.floor ? measureEvaluate(browser, host, '/plugins/plugin-floor.js', compareLoads) : null)],
-      ['startPlumbing', () => (compare.plumbing ? measureStart(browser, host, compareLoads, '/plugins/plugin-plumbing.js') : null)],
-      ['startBase64', () => (compare.base64 ? measureStart(browser, host, compareLoads, '/plugins/plugin-mos-score.base64.js') : null)],
-      ['wrapup', () => measureWrapups(browser, host, wrapups)],
-      ['memory', () => measureMemory(browser, host, flows, delaySeconds)],
+      ['start', () => measureStart(browser, start, loads, '/plugins/plugin-mos-score.js')],
+      ['startFloor', () => (compare.floor ? measureEvaluate(browser, start, '/plugins/plugin-floor.js', compareLoads) : null)],
+      ['startPlumbing', () => (compare.plumbing ? measureStart(browser, start, compareLoads, '/plugins/plugin-plumbing.js') : null)],
+      ['startBase64', () => (compare.base64 ? measureStart(browser, start, compareLoads, '/plugins/plugin-mos-score.base64.js') : null)],
+      ['wrapup', () => measureWrapups(browser, flex, wrapups)],
+      ['memory', () => measureMemory(browser, flex, flows, delaySeconds)],
     ]) {
       try {
         out[key] = await fn();
@@ -180,7 +269,8 @@ async function measureBrowser({ bundlePath, loads = 50, wrapups = 1000, flows = 
     }
   } finally {
     if (browser) await browser.close();
-    await host.close();
+    await flex.close();
+    await start.close();
   }
   return out;
 }

@@ -1,25 +1,36 @@
 /*
  * Benchmark probe, added to every bench page as an init script (it runs
- * before the e2e host page's flex-host.js). It only observes:
+ * before the page's own scripts). It only observes, except where it says so.
  *
- *   - WebAssembly.Module / Instance (and instantiate*) are wrapped to time
- *     compile and instantiate and to keep the instance's memory;
- *     Uint8Array.fromBase64, atob and DecompressionStream to time decoding
- *     and the start of the inflate;
- *   - __bench.load(bundleUrl) evaluates the plugin bundle as an inline
- *     <script> (downloaded first, untimed) and resolves with marks from
- *     evaluation start to the `taskWrapup` listener being registered
- *     (manager.events.addListener is wrapped for that);
- *   - __bench.wrapups(n, task) times emit('taskWrapup') -> task.setAttributes();
- *   - __bench.stubFetch(summary) answers the two Functions in-page, at once;
- *   - __bench.flow(n, task) runs n whole wrap-ups and waits for them to finish.
+ * Two pages use it (bench/browser.js):
+ *   - the start page (bench/start-page.html): no Flex, a stand-in
+ *     `Twilio.Flex.Plugins.init` and manager (events: a small EventEmitter);
+ *     __bench.load(bundleUrl) evaluates the plugin bundle as an inline
+ *     <script> and resolves with marks from evaluation start to the core's
+ *     `taskWrapup` listener;
+ *   - the real Flex page (e2e/flex, window.Harness): __bench.wrapups() and
+ *     __bench.flow() drive wrap-ups through Flex's own emitter, and
+ *     __bench.stubFunctions() answers the two Functions in-page.
  *
- * The host page is window.FlexHost (e2e/host/flex-host.js).
+ * How the loader's start is split (js-shim/src/core.js: the inlined bytes are
+ * decoded, inflated by DecompressionStream, then wasm-bindgen's async
+ * init({ module_or_path: bytes }) calls WebAssembly.instantiate(bytes, imports)):
+ *   - Uint8Array.fromBase64 / atob: decoding (main thread);
+ *   - DecompressionStream: start of the inflate (async: the loader's promise
+ *     chain yields; nothing of ours blocks the page meanwhile);
+ *   - WebAssembly.instantiate(bytes, imports) is replaced by what V8 does for
+ *     it, in two visible steps: WebAssembly.compile(bytes) (async, compiled
+ *     off the main thread) then new WebAssembly.Instance(module, imports)
+ *     (synchronous, main thread, timed). instantiate(module, imports) is timed
+ *     as the Instance alone. The Instance's memory is kept (wasm memory figure);
+ *   - manager.events.addListener('taskWrapup'): the first call is the loader's
+ *     early-wrap-up queue (synchronous in init()); the first after the Instance
+ *     exists is the wasm core's own listener (start()), the end of the start.
  */
 (function () {
   'use strict';
 
-  const B = (window.__bench = { marks: {}, memory: null, instances: 0, calls: { get: 0, create: 0, other: 0 } });
+  const B = (window.__bench = { marks: {}, memory: null, instances: 0, calls: { get: 0, create: 0, other: 0, rejected: [] } });
   const now = () => performance.now();
   const W = WebAssembly;
 
@@ -30,6 +41,37 @@
     const mem = Object.values(exports).find((x) => x instanceof W.Memory);
     if (mem) B.memory = mem;
   }
+  const OrigInstance = W.Instance;
+  const origCompile = W.compile.bind(W);
+  function instantiateTimed(module, imports) {
+    const t0 = now();
+    const instance = new OrigInstance(module, imports);
+    if (B.marks.instantiateStart === undefined) {
+      B.marks.instantiateStart = t0;
+      B.marks.instantiateEnd = now();
+    }
+    keepMemory(instance);
+    return instance;
+  }
+  W.instantiate = function (source, imports) {
+    if (source instanceof W.Module) {
+      try {
+        return Promise.resolve(instantiateTimed(source, imports));
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    const t0 = now();
+    return origCompile(source).then((module) => {
+      if (B.marks.compileStart === undefined) {
+        B.marks.compileStart = t0;
+        B.marks.compileEnd = now();
+        B.marks.compileAsync = true;
+      }
+      return { module, instance: instantiateTimed(module, imports) };
+    });
+  };
+  // The synchronous paths (initSync, an older loader): timed, on the main thread.
   const OrigModule = W.Module;
   W.Module = new Proxy(OrigModule, {
     construct(target, args, newTarget) {
@@ -38,11 +80,11 @@
       if (B.marks.compileStart === undefined) {
         B.marks.compileStart = t0;
         B.marks.compileEnd = now();
+        B.marks.compileAsync = false;
       }
       return m;
     },
   });
-  const OrigInstance = W.Instance;
   W.Instance = new Proxy(OrigInstance, {
     construct(target, args, newTarget) {
       const t0 = now();
@@ -55,32 +97,9 @@
       return inst;
     },
   });
-  // An async compile (WebAssembly.compile) is off the main thread: marked as such.
-  const origCompile = W.compile;
-  W.compile = function (...args) {
-    const t0 = now();
-    return origCompile.apply(this, args).then((m) => {
-      if (B.marks.compileStart === undefined) {
-        B.marks.compileStart = t0;
-        B.marks.compileEnd = now();
-        B.marks.compileAsync = true;
-      }
-      return m;
-    });
-  };
-  ['instantiate', 'instantiateStreaming'].forEach((name) => {
-    const orig = W[name];
-    if (typeof orig !== 'function') return;
-    W[name] = function (...args) {
-      return orig.apply(this, args).then((r) => {
-        keepMemory(r instanceof OrigInstance ? r : r.instance);
-        return r;
-      });
-    };
-  });
 
   // The inlined bytes: Uint8Array.fromBase64 or atob (main thread) then, for the deflate encoding,
-  // DecompressionStream (the async part). First call after evaluation only.
+  // DecompressionStream (the async part). First call after evaluation starts only.
   const markDecode = () => {
     if (B.marks.evalStart !== undefined && B.marks.decodeStart === undefined) B.marks.decodeStart = now();
   };
@@ -128,20 +147,26 @@
     ]).finally(() => clearTimeout(timer));
   }
 
+  // ------------------------------------------------------------------ start page
+
   /**
-   * Evaluates the bundle and resolves when the plugin registered its
-   * taskWrapup listener (or, with waitListener false, right after evaluation).
+   * Evaluates the bundle on the start page (window.StartPage) and resolves
+   * when the wasm core registered its taskWrapup listener (or, with
+   * waitListener false, right after evaluation).
    */
   B.load = async function (bundleUrl, waitListener = true) {
     const text = await (await fetch(bundleUrl)).text();
-    const events = window.FlexHost.manager.events;
+    const events = window.StartPage.manager.events;
     const add = events.addListener;
     let registered;
     const done = new Promise((r) => (registered = r));
     events.addListener = function (name, fn) {
-      if (name === 'taskWrapup' && B.marks.listener === undefined) {
-        B.marks.listener = now();
-        registered();
+      if (name === 'taskWrapup') {
+        if (B.marks.hold === undefined) B.marks.hold = now();
+        if (B.marks.listener === undefined && B.marks.instantiateEnd !== undefined) {
+          B.marks.listener = now();
+          registered();
+        }
       }
       return add.call(this, name, fn);
     };
@@ -151,130 +176,202 @@
     document.head.appendChild(script); // inline: evaluated synchronously here
     B.marks.evalEnd = now();
     try {
-      if (waitListener) await withTimeout(done, 10000, 'plugin start (no taskWrapup listener)');
+      if (waitListener) await withTimeout(done, 10000, 'plugin start (no taskWrapup listener from the wasm core)');
+      await window.StartPage.settled();
     } finally {
       events.addListener = add;
     }
-    const errors = window.FlexHost.errors.slice();
+    const errors = window.StartPage.errors.slice();
     if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-    return Object.assign({ crossOriginIsolated: window.crossOriginIsolated === true }, B.marks);
+    return Object.assign({ crossOriginIsolated: window.crossOriginIsolated === true, listeners: events.listenerCount('taskWrapup') }, B.marks);
   };
+
+  // ------------------------------------------------------------------ real Flex page
 
   const hex = (n, width) => n.toString(16).padStart(width, '0');
 
-  /** ITask JSON number i: distinct WT/WR SIDs and its own worker call leg CA…. */
-  function taskJson(base, i) {
-    const t = JSON.parse(JSON.stringify(base));
-    t.taskSid = `WT${hex(0xbe7c4, 8)}${hex(i, 24)}`;
-    t.sid = `WR${hex(0xbe7c4, 8)}${hex(i, 24)}`;
+  /**
+   * A task for Harness.addTask, number i: its own WT/WR SIDs, the worker's
+   * call leg CA… in the conference (real ConferenceParticipants) and in the
+   * attributes, as e2e/support/stack.js seedCall() builds them.
+   */
+  function taskSpec(base, workerSid, i) {
+    const taskSid = `WT${hex(0xbe7c4, 8)}${hex(i, 24)}`;
+    const reservationSid = `WR${hex(0xbe7c4, 8)}${hex(i, 24)}`;
     const callSid = `CA${hex(0xca11, 8)}${hex(i, 24)}`;
-    const conf = t.attributes && t.attributes.conference;
-    if (conf && conf.participants) conf.participants.worker = callSid;
-    if (t.conference && Array.isArray(t.conference.participants)) {
-      t.conference.participants.forEach((p) => {
-        if (p.participantType === 'worker' && p.isCurrentWorker) p.callSid = callSid;
-      });
-    }
-    return t;
+    const customer = `CA${hex(0xc057, 8)}${hex(i, 24)}`;
+    const attributes = JSON.parse(JSON.stringify(base.attributes));
+    attributes.call_sid = customer;
+    if (attributes.conference) attributes.conference.participants = { customer, worker: callSid };
+    return {
+      taskSid,
+      reservationSid,
+      callSid,
+      taskChannelUniqueName: 'voice',
+      queueName: base.queueName,
+      attributes,
+      legs: [
+        { type: 'customer', callSid: customer, status: 'left' },
+        { type: 'agent', callSid, workerSid, reservationSid, status: 'joined' },
+      ],
+    };
   }
 
-  /** n wrap-ups, one per macrotask; ms from emit('taskWrapup') to the task's setAttributes call. */
-  B.wrapups = async function (n, base) {
-    const host = window.FlexHost;
-    const events = host.manager.events;
+  /** What Flex does when a finished reservation goes (WORKER_DELETE_RESERVATION), so the store does not grow. */
+  function dropTask(t) {
+    window.Harness.store.dispatch({ type: 'WORKER_DELETE_RESERVATION', payload: { sid: t.reservationSid } });
+  }
+
+  /**
+   * n wrap-ups on the real Flex page, one per macrotask: each task arrives and
+   * is accepted (untimed), then Harness.wrapup() (Flex's WorkerListener path:
+   * a new TaskRouterTask, emitTaskUpdated 'updated' then 'wrapup'). Timed:
+   * manager.events.emit('taskWrapup') -> the TaskRouter SDK task's
+   * setAttributes call (Flex's TaskRouterTask.setAttributes forwards to it).
+   */
+  B.wrapups = async function (n, base, workerSid) {
+    const H = window.Harness;
+    const events = H.manager.events;
     const emit = events.emit;
     let t0 = 0;
     events.emit = function (name, ...args) {
       if (name === 'taskWrapup') t0 = now();
-      return emit.call(this, name, ...args);
+      return emit.apply(this, [name, ...args]);
     };
     const times = [];
+    let synchronous = 0;
     try {
       for (let i = 0; i < n; i += 1) {
-        const task = host.addTask(taskJson(base, i), { setAttributesDelayMs: 0 });
-        const set = task.setAttributes;
+        const t = taskSpec(base, workerSid, 1e6 + i);
+        H.addTask(t);
+        H.accept(t.taskSid);
+        const sdk = H.task(t.taskSid)._task;
+        if (!sdk || typeof sdk.setAttributes !== 'function') throw new Error('no TaskRouter SDK task behind Flex\'s TaskRouterTask (_task)');
+        const set = sdk.setAttributes;
         let t1 = null;
-        task.setAttributes = function (attrs) {
+        sdk.setAttributes = function (attrs) {
           if (t1 === null) t1 = now();
           return set.call(this, attrs);
         };
-        host.wrapup(task.taskSid);
-        if (t1 === null) throw new Error(`setAttributes was not called synchronously for ${task.taskSid}`);
+        t0 = 0;
+        H.wrapup(t.taskSid);
+        if (t1 !== null) synchronous += 1;
+        else {
+          for (let k = 0; k < 50 && t1 === null; k += 1) await yieldTask();
+          if (t1 === null) throw new Error(`setAttributes was not called for ${t.taskSid}`);
+        }
+        if (!t0) throw new Error('taskWrapup was not emitted through manager.events.emit');
         times.push(t1 - t0);
         await yieldTask();
+        dropTask(t);
       }
     } finally {
       events.emit = emit;
+      H.setAttributesCalls.length = 0;
     }
-    return times;
+    return { times, synchronous };
   };
 
-  /** Replaces fetch: get_mos_score and create_mos_score_task answer at once, in-page; anything else goes on. */
-  B.stubFetch = function (summary) {
-    const body = JSON.stringify(summary);
-    const json = { status: 200, headers: { 'content-type': 'application/json' } };
-    let created = 0;
+  /**
+   * Answers the two Functions in-page, at once, for requests to `baseUrl`
+   * (the bench bundle's baked-in https://….invalid URL); anything else goes on
+   * to the page's fetch. Checks what the plugin sends against
+   * docs/contract.md: a form POST with exactly the contract's fields, the
+   * agent's token, and for create the proof get_mos_score gave for that task
+   * and call; otherwise answers 400 invalid_parameter / invalid_proof and
+   * records why (B.calls.rejected), as the real Functions would refuse it.
+   */
+  B.stubFunctions = function (baseUrl, summary, token) {
     const previous = window.fetch;
-    window.fetch = function (input, init) {
-      const url = typeof input === 'string' ? input : input.url;
-      if (url.endsWith('/get_mos_score')) {
+    const GET = ['CallSid', 'TaskSid', 'Token'];
+    const CREATE = ['Average', 'CallSid', 'Minimum', 'PoorShare', 'Proof', 'Samples', 'Source', 'TaskSid', 'Token'];
+    const OPTIONAL = ['AttributeSlot'];
+    let created = 0;
+    const answer = (status, body) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    const reject = (why, status, code) => {
+      B.calls.rejected.push(why);
+      return answer(status, { error: { code, message: why } });
+    };
+    const proofOf = (f) => `v1.bench.${f.TaskSid}.${f.CallSid}`;
+    window.fetch = async function (input, init) {
+      const req = new Request(input, init);
+      if (!req.url.startsWith(`${baseUrl}/`)) {
+        B.calls.other += 1;
+        return previous.call(this, input, init);
+      }
+      const name = req.url.slice(baseUrl.length + 1);
+      if (req.method !== 'POST' || !/^application\/x-www-form-urlencoded/.test(req.headers.get('content-type') || '')) {
+        return reject(`${name}: not a form POST`, 415, 'unsupported_media_type');
+      }
+      const form = new URLSearchParams(await req.text());
+      const fields = {};
+      for (const [k, v] of form) {
+        if (k in fields) return reject(`${name}: ${k} twice`, 400, 'invalid_parameter');
+        fields[k] = v;
+      }
+      const keys = Object.keys(fields).filter((k) => !OPTIONAL.includes(k)).sort();
+      const want = name === 'get_mos_score' ? GET : name === 'create_mos_score_task' ? CREATE : null;
+      if (!want) return reject(`unknown Function ${name}`, 404, 'not_found');
+      if (keys.join() !== want.join()) return reject(`${name}: fields ${keys.join()} (want ${want.join()})`, 400, 'invalid_parameter');
+      if (fields.Token !== token) return reject(`${name}: not the agent's token`, 403, 'invalid_token');
+      if (!/^WT[0-9a-fA-F]{32}$/.test(fields.TaskSid) || !/^CA[0-9a-fA-F]{32}$/.test(fields.CallSid)) return reject(`${name}: bad SIDs`, 400, 'invalid_parameter');
+      if (name === 'get_mos_score') {
         B.calls.get += 1;
-        return Promise.resolve(new Response(body, json));
+        return answer(200, Object.assign({}, summary, { proof: proofOf(fields) }));
       }
-      if (url.endsWith('/create_mos_score_task')) {
-        B.calls.create += 1;
-        created += 1;
-        return Promise.resolve(new Response(JSON.stringify({ sid: `WT${hex(0x5c0, 8)}${hex(created, 24)}`, created: true }), json));
-      }
-      B.calls.other += 1;
-      return previous.call(this, input, init);
+      if (fields.Proof !== proofOf(fields)) return reject('create_mos_score_task: not the proof get_mos_score gave', 400, 'invalid_proof');
+      const same = ['average', 'minimum', 'poorShare', 'samples'].every((k) => Number(fields[k[0].toUpperCase() + k.slice(1)]) === summary[k]);
+      if (!same || fields.Source !== summary.source) return reject('create_mos_score_task: numbers or source differ from get_mos_score\'s', 400, 'invalid_proof');
+      B.calls.create += 1;
+      created += 1;
+      return answer(200, { sid: `WT${hex(0x5c0, 8)}${hex(created, 24)}`, created: true });
     };
   };
 
   function storedJobs() {
     let n = 0;
-    for (let i = 0; i < localStorage.length; i += 1) if ((localStorage.key(i) || '').startsWith('mos-score:v1:job:')) n += 1;
+    for (let i = 0; i < localStorage.length; i += 1) if ((localStorage.key(i) || '').startsWith('mos-score:')) n += 1;
     return n;
   }
 
-  /** Number of armed job timers in the running plugin, or null when the loader exposes no count. */
-  function pendingTimers() {
-    const p = window.FlexHost.plugins.find((x) => x && x.core && typeof x.core.pending === 'number');
-    return p ? p.core.pending : null;
-  }
-
   /**
-   * n whole wrap-ups (setAttributes, wait, get_mos_score, create_mos_score_task)
-   * of tasks number offset.., 
-   * then waits until every one has finished: n creates, no stored job, and no
-   * armed timer when the loader exposes its count (plugin.core.pending).
-   * Afterwards the host's own records of them (timeline, tasks) are dropped, as
-   * Flex drops finished tasks, so only what the plugin keeps remains.
+   * n whole wrap-ups (link, wait, get_mos_score, MOS attribute,
+   * create_mos_score_task) of tasks number offset.. on the real Flex page,
+   * then waits until all have finished: the stub has created n MOS tasks and
+   * no job is left in localStorage (the core's timer count is not reachable
+   * from the page: the wasm module is private to the webpack bundle). Each
+   * finished task's reservation is then deleted from Flex's store
+   * (WORKER_DELETE_RESERVATION) and the harness's record of setAttributes
+   * calls is emptied. With `plugin` false (the control page: no plugin) it
+   * only drives the same tasks.
    */
-  B.flow = async function (n, base, offset, timeoutMs) {
-    const host = window.FlexHost;
+  B.flow = async function (n, base, workerSid, offset, timeoutMs, plugin = true) {
+    const H = window.Harness;
     const t0 = now();
     const target = B.calls.create + n;
+    const tasks = [];
     for (let i = offset; i < offset + n; i += 1) {
-      const task = host.addTask(taskJson(base, i), { setAttributesDelayMs: 0 });
-      host.wrapup(task.taskSid);
+      const t = taskSpec(base, workerSid, i);
+      H.addTask(t);
+      H.accept(t.taskSid);
+      H.wrapup(t.taskSid);
+      tasks.push(t);
       await yieldTask();
     }
     const limit = t0 + (timeoutMs || 120000);
-    for (;;) {
-      const timers = pendingTimers();
-      if (B.calls.create >= target && storedJobs() === 0 && !timers) break;
-      if (now() > limit) {
-        throw new Error(`flow: after ${Math.round(now() - t0)} ms only ${B.calls.create}/${target} MOS tasks, ${storedJobs()} stored jobs, ${pendingTimers()} timers`);
-      }
+    while (plugin) {
+      if (B.calls.create >= target && storedJobs() === 0) break;
+      if (B.calls.rejected.length) throw new Error(`the Functions stub refused: ${B.calls.rejected.slice(0, 3).join('; ')}`);
+      if (now() > limit) throw new Error(`flow: after ${Math.round(now() - t0)} ms only ${B.calls.create}/${target} MOS tasks, ${storedJobs()} stored jobs`);
       await new Promise((r) => setTimeout(r, 20));
     }
     const ms = now() - t0;
-    const errors = host.errors.slice();
-    host.timeline.length = 0;
-    host.fetches.length = 0;
-    host.tasks.clear();
-    return { ms, calls: Object.assign({}, B.calls), errors, timersChecked: pendingTimers() !== null };
+    // Let the last setAttributes promises (the harness answers after 5 ms) settle.
+    await new Promise((r) => setTimeout(r, 50));
+    tasks.forEach(dropTask);
+    H.setAttributesCalls.length = 0;
+    H.fetches.length = 0;
+    return { ms, calls: { get: B.calls.get, create: B.calls.create, other: B.calls.other }, stored: storedJobs(), errors: H.errors.slice() };
   };
 
   B.wasmMemoryBytes = () => (B.memory ? B.memory.buffer.byteLength : null);

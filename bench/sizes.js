@@ -26,6 +26,7 @@ const { execFileSync, spawn } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const zlib = require('zlib');
 const wasmSize = require('./wasm-size');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -33,7 +34,10 @@ const SHIM = path.join(ROOT, 'js-shim');
 const FLOOR_SRC = path.join(__dirname, 'floor');
 const FLOOR_OUT = path.join(FLOOR_SRC, 'build', 'plugin-floor.js');
 const PLUMBING = path.join(__dirname, 'plumbing');
-const BUNDLE = path.join(SHIM, 'build', 'plugin-mos-score.js');
+// The bench's own build (scripts/bench.sh: scripts/build-bundle.sh with
+// MOS_BUNDLE_OUT and BENCH_FUNCTIONS_URL); js-shim/build/ holds deploy builds only.
+const BUNDLE_DIR = path.resolve(process.env.BENCH_BUNDLE_DIR || path.join(ROOT, 'out', 'bench-bundle'));
+const BUNDLE = path.join(BUNDLE_DIR, 'plugin-mos-score.js');
 const GEN = path.join(SHIM, 'src', 'generated');
 const OPT_WASM = path.join(GEN, 'flex_mos_score_bg.opt.wasm');
 const PKG_WASM = path.join(ROOT, 'pkg', 'flex_mos_score_bg.wasm');
@@ -44,7 +48,8 @@ const { WASM_OPT, WASM_OPT_FLAGS } = require(SHRINK);
 const WASM_TARGET = 'wasm32-unknown-unknown';
 // Bench builds use their own target dirs, so they never wait on or disturb other builds.
 const TARGET = path.join(ROOT, 'target');
-const FUNCTIONS_URL = 'http://localhost:3100';
+// Baked into the comparison builds too: not a real host (nothing calls it during the start figures).
+const FUNCTIONS_URL = process.env.BENCH_FUNCTIONS_URL || 'https://mos-score-bench.invalid';
 
 function gzip9(buf) {
   return execFileSync('gzip', ['-9c'], { input: buf, maxBuffer: 256 << 20 }).length;
@@ -235,7 +240,17 @@ async function measureSizes({ breakdown = true } = {}) {
       result[`${key}Error`] = e;
     }
   };
-  await attempt('bundle', () => sizeOf(BUNDLE));
+  await attempt('bundle', () => {
+    // The wasm the bundle inlines must be the one measured below (pkg/ and js-shim/src/generated/
+    // are shared with every other build in this tree).
+    const text = fs.readFileSync(BUNDLE, 'utf8');
+    const b64 = (text.match(/["'][A-Za-z0-9+/=]{1000,}["']/g) || []).map((x) => x.slice(1, -1));
+    if (b64.length !== 1) throw new Error(`${BUNDLE}: found ${b64.length} inlined base64 payloads (want 1)`);
+    const payload = Buffer.from(b64[0], 'base64');
+    const inlined = payload.readUInt32LE(0) === 0x6d736100 ? payload : zlib.inflateSync(payload);
+    if (!inlined.equals(fs.readFileSync(OPT_WASM))) throw new Error(`${BUNDLE} inlines another wasm than ${OPT_WASM}: rebuild (rm -r ${BUNDLE_DIR}; make bench)`);
+    return sizeOf(BUNDLE);
+  });
   await attempt('wasm', () => ({ ...wasmFigures(OPT_WASM), minified: hasMinifiedNames(fs.readFileSync(OPT_WASM)) }));
   const minified = result.wasm ? result.wasm.minified : false;
   await attempt('floor', buildFloor);
@@ -282,6 +297,7 @@ module.exports = {
   hasMinifiedNames,
   shippedCargoArgs,
   BUNDLE,
+  BUNDLE_DIR,
   OPT_WASM,
   FLOOR_OUT,
   ROOT,
