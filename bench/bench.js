@@ -13,6 +13,7 @@
  *
  * Env: BENCH_LOADS (50), BENCH_WRAPUPS (1000), BENCH_FLOWS (1000),
  *      BENCH_COMPARE_LOADS (20: start of the floor and the plain-base64 build),
+ *      BENCH_FLEX_LOADS (5: start inside the real Flex UI page, a cross-check),
  *      BENCH_BREAKDOWN=0 to skip the named rebuild behind the wasm breakdown,
  *      BENCH_BROWSER=0 to stop after the static figures,
  *      BENCH_CRATES=0 to skip the crate-vs-hand-rolled builds (bench/crates.js),
@@ -43,6 +44,7 @@ const LOADS = env('BENCH_LOADS', 50);
 const WRAPUPS = env('BENCH_WRAPUPS', 1000);
 const FLOWS = env('BENCH_FLOWS', 1000);
 const COMPARE_LOADS = env('BENCH_COMPARE_LOADS', 20);
+const FLEX_LOADS = env('BENCH_FLEX_LOADS', 5);
 
 let failed = 0;
 const say = (line) => console.log(`bench: ${line}`);
@@ -176,6 +178,15 @@ function reportBrowser(b) {
   if (b.startBase64) cmp.push(`plain-base64 bundle ${startLine(b.startBase64)} (${b.startBase64.length} loads)`);
   else if (b.startBase64Error) cmp.push(`plain-base64 bundle: failed (${firstLine(b.startBase64Error)})`);
   if (cmp.length) say(`start floors and comparison: ${cmp.join('; ')}`);
+  if (b.startFlex) {
+    const r = b.startFlex;
+    const part = (k) => ms(median(r.map((x) => x[k])));
+    say(
+      `start inside the real Flex UI 2.17.1 page (${r.length} fresh loads; cross-check, from Flex's Plugins.init being called, as the bundle's evaluation of a src script is not observable there): ` +
+        `main thread median ${part('main')}, p95 ${ms(pct(r.map((x) => x.main), 95))} (decode ${part('decode')}, instantiate ${part('instantiate')}, wasm-bindgen init + start() ${part('start')}); ` +
+        `async inflate ${part('inflate')}, compile ${part('compile')}; Plugins.init -> listener median ${part('total')}, p95 ${ms(pct(r.map((x) => x.total), 95))}`,
+    );
+  } else if (b.startFlexError) fail('start inside the real Flex page', b.startFlexError);
 
   // 4. wrap-up
   if (b.wrapup) {
@@ -305,7 +316,7 @@ async function main() {
     };
     const bundlePath = path.join(BUNDLE_DIR, 'plugin-mos-score.js');
     const { functionsBaseUrl } = JSON.parse(fs.readFileSync(path.join(BUNDLE_DIR, 'build-info.json'), 'utf8'));
-    reportBrowser(await measureBrowser({ bundlePath, functionsBaseUrl, loads: LOADS, wrapups: WRAPUPS, flows: FLOWS, compare, compareLoads: COMPARE_LOADS }));
+    reportBrowser(await measureBrowser({ bundlePath, functionsBaseUrl, loads: LOADS, flexLoads: FLEX_LOADS, wrapups: WRAPUPS, flows: FLOWS, compare, compareLoads: COMPARE_LOADS }));
   } catch (e) {
     fail('browser', e);
   } finally {

@@ -170,6 +170,40 @@ async function openFlexPage(browser, flex, { plugin = true, mosScore } = {}) {
   return { context, page, problems };
 }
 
+/**
+ * A few loads of the real Flex page (cross-check of the start page): from
+ * Flex's Plugins.init being called (the bundle's evaluation is not observable
+ * for a src script) to the core's listener, main thread vs async.
+ */
+async function measureFlexStart(browser, flex, loads) {
+  const rows = [];
+  for (let i = 0; i < loads; i += 1) {
+    const { context, page, problems } = await openFlexPage(browser, flex);
+    try {
+      const m = await page.evaluate(() => Object.assign({ hooked: window.__bench.flexHooked === true, crossOriginIsolated: window.crossOriginIsolated === true }, window.__bench.marks));
+      if (problems.length) throw new Error(problems.slice(0, 3).join('; '));
+      if (!m.hooked || m.listener === undefined) throw new Error('the probe did not see Plugins.init and the core\'s listener on the Flex page');
+      if (!m.crossOriginIsolated) throw new Error('page is not cross-origin isolated');
+      const decodeEnd = m.inflateStart === undefined ? m.compileStart : m.inflateStart;
+      const row = {
+        total: m.listener - m.evalStart,
+        toInit: m.decodeStart - m.evalStart,
+        decode: decodeEnd - m.decodeStart,
+        inflate: m.compileStart - decodeEnd,
+        compile: m.compileEnd - m.compileStart,
+        instantiate: m.instantiateEnd - m.instantiateStart,
+        start: m.listener - m.instantiateEnd,
+        compileAsync: m.compileAsync === true,
+      };
+      row.main = row.decode + (row.compileAsync ? 0 : row.compile) + row.instantiate + row.start;
+      rows.push(row);
+    } finally {
+      await context.close();
+    }
+  }
+  return rows;
+}
+
 async function measureWrapups(browser, flex, n) {
   const { context, page, problems } = await openFlexPage(browser, flex, { mosScore: { delaySeconds: 3600 } });
   try {
@@ -241,7 +275,7 @@ async function measureMemory(browser, flex, n, delaySeconds) {
  * (answered in-page). compare: { floor, base64, plumbing } bundles whose start
  * is measured beside ours over compareLoads loads (floor: evaluation only).
  */
-async function measureBrowser({ bundlePath, functionsBaseUrl, loads = 50, wrapups = 1000, flows = 1000, delaySeconds = 0.01, compare = {}, compareLoads = 20 }) {
+async function measureBrowser({ bundlePath, functionsBaseUrl, loads = 50, flexLoads = 5, wrapups = 1000, flows = 1000, delaySeconds = 0.01, compare = {}, compareLoads = 20 }) {
   const out = {};
   const files = { '/plugins/plugin-mos-score.js': bundlePath };
   if (compare.floor) files['/plugins/plugin-floor.js'] = compare.floor;
@@ -258,6 +292,7 @@ async function measureBrowser({ bundlePath, functionsBaseUrl, loads = 50, wrapup
       ['startFloor', () => (compare.floor ? measureEvaluate(browser, start, '/plugins/plugin-floor.js', compareLoads) : null)],
       ['startPlumbing', () => (compare.plumbing ? measureStart(browser, start, compareLoads, '/plugins/plugin-plumbing.js') : null)],
       ['startBase64', () => (compare.base64 ? measureStart(browser, start, compareLoads, '/plugins/plugin-mos-score.base64.js') : null)],
+      ['startFlex', () => (flexLoads > 0 ? measureFlexStart(browser, flex, flexLoads) : null)],
       ['wrapup', () => measureWrapups(browser, flex, wrapups)],
       ['memory', () => measureMemory(browser, flex, flows, delaySeconds)],
     ]) {

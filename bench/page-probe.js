@@ -375,4 +375,35 @@
   };
 
   B.wasmMemoryBytes = () => (B.memory ? B.memory.buffer.byteLength : null);
+
+  /*
+   * The real Flex page's start: the harness appends the plugin's
+   * <script uuid src async> once window.Harness.manager exists; this observer
+   * (a microtask later, before the script can run) wraps Flex's
+   * Plugins.init (the bundle's top level has run: `evalStart` here means
+   * "Plugins.init called"; the evaluation itself is not observable for a
+   * src script) and manager.events.addListener (the loader's queue, then the
+   * core's listener), as B.load does on the start page.
+   */
+  new MutationObserver((records, observer) => {
+    const added = records.some((r) => Array.from(r.addedNodes).some((n) => n.tagName === 'SCRIPT' && n.hasAttribute('uuid')));
+    if (!added || !window.Harness || !window.Harness.manager || !window.Twilio) return;
+    observer.disconnect();
+    const events = window.Harness.manager.events;
+    const plugins = window.Twilio.Flex.Plugins;
+    const init = plugins.init;
+    plugins.init = function (...args) {
+      if (B.marks.evalStart === undefined) B.marks.evalStart = now();
+      return init.apply(this, args);
+    };
+    const add = events.addListener;
+    events.addListener = function (name, fn) {
+      if (name === 'taskWrapup') {
+        if (B.marks.hold === undefined) B.marks.hold = now();
+        if (B.marks.listener === undefined && B.marks.instantiateEnd !== undefined) B.marks.listener = now();
+      }
+      return add.call(this, name, fn);
+    };
+    B.flexHooked = true;
+  }).observe(document, { childList: true, subtree: true });
 })();
