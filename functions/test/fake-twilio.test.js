@@ -16,8 +16,8 @@ const { fixture } = require('../../fixtures/metrics/generate');
 
 const REPO = path.resolve(__dirname, '../..');
 
-test('the OpenAPI specs are read from ../shared/twilio-oai beside the repository', () => {
-  assert.equal(OAI_DIR, path.resolve(REPO, '../shared/twilio-oai'));
+test('the OpenAPI specs are read from npm @twilio-alpha/mcp (twilio-oai/spec/json)', () => {
+  assert.match(OAI_DIR, /node_modules[\\/]@twilio-alpha[\\/]mcp[\\/]twilio-oai[\\/]spec[\\/]json$/);
 });
 
 test('the schema check rejects off-spec bodies (so passing it means something)', () => {

@@ -1,7 +1,7 @@
 'use strict';
 /**
  * Response-schema checks against Twilio's OpenAPI specs, read from
- * ../shared/twilio-oai beside the repository (never copied into it).
+ * npm @twilio-alpha/mcp (twilio-oai/spec/json), never copied into the repository.
  *
  *   const { validateBody, checkRecordedResponses } = require('./schemas');
  *   validateBody('ListMetric', 200, body)   // -> [] or a list of ajv error strings
@@ -16,8 +16,8 @@ const path = require('path');
 const Ajv = require('ajv');
 const addFormats = require('ajv-formats');
 
-const REPO_ROOT = path.resolve(__dirname, '../../..');
-const OAI_DIR = path.resolve(REPO_ROOT, '../shared/twilio-oai');
+// Twilio's own OpenAPI specs (twilio-oai), as shipped in npm @twilio-alpha/mcp (a devDependency).
+const OAI_DIR = path.join(path.dirname(require.resolve('@twilio-alpha/mcp/package.json')), 'twilio-oai/spec/json');
 const SPECS = { insights: 'twilio_insights_v1.json', taskrouter: 'twilio_taskrouter_v1.json' };
 
 /** Fake route name -> OpenAPI operationId. */
