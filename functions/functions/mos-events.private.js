@@ -205,10 +205,12 @@ const isNotFound = (err) => statusOf(err) === 404;
  * retried on 409/412 so two concurrent halves never lose one another.
  * @param {object} items client.sync.v1.services(S).syncMaps(JOIN_MAP).syncMapItems
  * @param {(fn) => Promise} retry the caller's deadline-aware retry (mos-twilio withRetry)
+ * @param {() => Promise} [ensureMap] creates JOIN_MAP (a 409 "already exists" counts as done)
  * @returns {Promise<{ data: object, revision: string, duplicate: boolean, calls: number }>}
  */
-async function joinHalf(items, half, { retry = (fn) => fn(), maxRounds = 5 } = {}) {
+async function joinHalf(items, half, { retry = (fn) => fn(), maxRounds = 5, ensureMap } = {}) {
   let calls = 0;
+  let mapChecked = false;
   for (let round = 0; round < maxRounds; round += 1) {
     const fresh = mergeHalf(null, half).data;
     try {
@@ -216,6 +218,13 @@ async function joinHalf(items, half, { retry = (fn) => fn(), maxRounds = 5 } = {
       const item = await retry(() => items.create({ key: half.callSid, data: fresh, itemTtl: JOIN_TTL_SECONDS }));
       return { data: item.data, revision: item.revision, duplicate: false, calls };
     } catch (err) {
+      if (isNotFound(err) && ensureMap && !mapChecked) {
+        // The join map does not exist yet (first event after deployment): create it once.
+        mapChecked = true;
+        calls += 1;
+        await ensureMap();
+        continue;
+      }
       if (!isCollision(err)) throw err;
     }
     let item;
@@ -302,6 +311,7 @@ async function linkOriginalTask(taskCtx, taskSid, { retry = (fn) => fn(), maxRou
  * @param {object} half from parseEvent
  * @param {object} deps
  * @param {object} deps.items Sync Map Items of JOIN_MAP
+ * @param {() => Promise} [deps.ensureMap] creates JOIN_MAP on first use
  * @param {(taskSid) => object} deps.taskCtx TaskRouter task context of the original task
  * @param {(callSid) => Promise<object|null>} deps.summarise the get_mos_score summary, null when no usable MOS
  * @param {({ taskSid, callSid, summary }) => Promise<{ sid, created }>} deps.writeMos the shared ledger write
@@ -318,7 +328,7 @@ async function processHalf(half, deps) {
     link = await linkOriginalTask(deps.taskCtx(half.taskSid), half.taskSid, { retry });
     if (link === 'other') log.info(`task ${half.taskSid} already has another conversations.conversation_id; kept as it is`);
   }
-  const joined = await joinHalf(items, half, { retry });
+  const joined = await joinHalf(items, half, { retry, ensureMap: deps.ensureMap });
   const data = joined.data;
   if (!isReady(data)) return { outcome: joined.duplicate ? 'duplicate' : 'joined', link };
   const taskSid = data.task.sid;

@@ -53,8 +53,14 @@ function buildDeps(context, deadline) {
   const retry = (fn) => withRetry(fn, { deadline });
   const { summariseCall } = require(Runtime.getFunctions()['mos-insights'].path);
   const { writeMosTask } = require(Runtime.getFunctions()['mos-ledger'].path);
+  const sync = client.sync.v1.services(context.SYNC_SERVICE_SID);
+  const ensureMap = () =>
+    retry(() => sync.syncMaps.create({ uniqueName: events.JOIN_MAP })).catch((err) => {
+      if (statusOf(err) !== 409) throw err;
+    });
   return {
-    items: client.sync.v1.services(context.SYNC_SERVICE_SID).syncMaps(events.JOIN_MAP).syncMapItems,
+    items: sync.syncMaps(events.JOIN_MAP).syncMapItems,
+    ensureMap,
     taskCtx: (taskSid) => client.taskrouter.v1.workspaces(context.WORKSPACE_SID).tasks(taskSid),
     summarise: (callSid) => summariseCall(client, callSid, { deadline, log: logger }),
     writeMos: ({ taskSid, callSid, summary }) => writeMosTask(context, { client, originalTaskSid: taskSid, callSid, summary, deadline, log: logger }),
