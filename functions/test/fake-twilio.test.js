@@ -16,8 +16,10 @@ const { fixture } = require('../../fixtures/metrics/generate');
 
 const REPO = path.resolve(__dirname, '../..');
 
-test('the OpenAPI specs are read from npm @twilio-alpha/mcp (twilio-oai/spec/json)', () => {
-  assert.match(OAI_DIR, /node_modules[\\/]@twilio-alpha[\\/]mcp[\\/]twilio-oai[\\/]spec[\\/]json$/);
+test('the OpenAPI specs are read from the pinned npm package @twilio-alpha/mcp, inside this repository', () => {
+  assert.equal(OAI_DIR, path.join(REPO, 'functions/node_modules/@twilio-alpha/mcp/twilio-oai/spec/json'));
+  const pkg = require('../package.json');
+  assert.match(pkg.devDependencies['@twilio-alpha/mcp'], /^\d+\.\d+\.\d+$/, 'pinned exactly');
 });
 
 test('the schema check rejects off-spec bodies (so passing it means something)', () => {

@@ -1,7 +1,9 @@
 'use strict';
 /**
- * Response-schema checks against Twilio's OpenAPI specs, read from
- * npm @twilio-alpha/mcp (twilio-oai/spec/json), never copied into the repository.
+ * Response-schema checks against Twilio's OpenAPI specs, read from the npm
+ * package @twilio-alpha/mcp (by Twilio, MIT; pinned exactly as a dev
+ * dependency), which ships them under twilio-oai/spec/json/. Nothing outside
+ * this repository is read.
  *
  *   const { validateBody, checkRecordedResponses } = require('./schemas');
  *   validateBody('ListMetric', 200, body)   // -> [] or a list of ajv error strings
@@ -16,9 +18,8 @@ const path = require('path');
 const Ajv = require('ajv');
 const addFormats = require('ajv-formats');
 
-// Twilio's own OpenAPI specs (twilio-oai), as shipped in npm @twilio-alpha/mcp (a devDependency).
-const OAI_DIR = path.join(path.dirname(require.resolve('@twilio-alpha/mcp/package.json')), 'twilio-oai/spec/json');
-const SPECS = { insights: 'twilio_insights_v1.json', taskrouter: 'twilio_taskrouter_v1.json' };
+const OAI_DIR = path.join(path.dirname(require.resolve('@twilio-alpha/mcp/package.json')), 'twilio-oai', 'spec', 'json');
+const SPECS = { insights: 'twilio_insights_v1.json', taskrouter: 'twilio_taskrouter_v1.json', sync: 'twilio_sync_v1.json' };
 
 /** Fake route name -> OpenAPI operationId. */
 const OPERATION_OF_ROUTE = {
@@ -27,6 +28,14 @@ const OPERATION_OF_ROUTE = {
   listTasks: 'ListTask',
   fetchTask: 'FetchTask',
   updateTask: 'UpdateTask',
+  listTaskReservations: 'ListTaskReservation',
+  listEvents: 'ListEvent',
+  fetchSyncService: 'FetchService',
+  createSyncMap: 'CreateSyncMap',
+  fetchSyncMap: 'FetchSyncMap',
+  createSyncMapItem: 'CreateSyncMapItem',
+  fetchSyncMapItem: 'FetchSyncMapItem',
+  updateSyncMapItem: 'UpdateSyncMapItem',
 };
 
 function transform(node) {
