@@ -9,7 +9,7 @@ const assert = require('node:assert/strict');
 const { startFakeTwilio } = require('./support/fake-twilio');
 const { startFunctions } = require('./support/run-functions');
 const { checkRecordedResponses } = require('./support/schemas');
-const { readFixture } = require('./support/harness');
+const { readFixture, VALID_TOKEN } = require('./support/harness');
 
 const expected = readFixture('expected.json');
 const ORIGIN = 'http://127.0.0.1:3000';
@@ -30,7 +30,7 @@ test('twilio-run: form-encoded POSTs to both Functions, JSON body, errors, CORS'
   });
 
   await t.test('get_mos_score 200 with the expected summary', async () => {
-    const res = await form('get_mos_score', { Token: 'valid-flex-token', CallSid: sid });
+    const res = await form('get_mos_score', { Token: VALID_TOKEN, CallSid: sid });
     assert.equal(res.status, 200, fns.logs());
     assert.match(res.headers.get('content-type'), /^application\/json/);
     assert.equal(res.headers.get('access-control-allow-origin'), ORIGIN);
@@ -40,17 +40,17 @@ test('twilio-run: form-encoded POSTs to both Functions, JSON body, errors, CORS'
 
   await t.test('create_mos_score_task 200 created, then created:false', async () => {
     const Attributes = JSON.stringify({ conversations: { conversation_id: TASK, channel: 'mos_score', virtual: 'Yes', conversation_attribute_5: '4.20', conversation_measure_5: 4.2 }, mos_score: expected['call_360.json'].summary });
-    const first = await form('create_mos_score_task', { Token: 'valid-flex-token', OriginalTaskSid: TASK, Attributes });
+    const first = await form('create_mos_score_task', { Token: VALID_TOKEN, OriginalTaskSid: TASK, Attributes });
     assert.equal(first.status, 200);
     const body = await first.json();
     assert.equal(body.created, true);
     assert.equal(fake.tasks.get(body.sid).assignment_status, 'canceled');
-    const second = await form('create_mos_score_task', { Token: 'valid-flex-token', OriginalTaskSid: TASK, Attributes });
+    const second = await form('create_mos_score_task', { Token: VALID_TOKEN, OriginalTaskSid: TASK, Attributes });
     assert.deepEqual(await second.json(), { sid: body.sid, created: false });
   });
 
   await t.test('JSON bodies are accepted too', async () => {
-    const res = await fetch(`${fns.url}/get_mos_score`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ Token: 'valid-flex-token', CallSid: sid }) });
+    const res = await fetch(`${fns.url}/get_mos_score`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ Token: VALID_TOKEN, CallSid: sid }) });
     assert.equal(res.status, 200);
     assert.equal((await res.json()).samples, expected['call_360.json'].summary.samples);
   });
@@ -61,7 +61,7 @@ test('twilio-run: form-encoded POSTs to both Functions, JSON body, errors, CORS'
     assert.equal(noToken.headers.get('access-control-allow-origin'), ORIGIN);
     assert.match(noToken.headers.get('content-type'), /^application\/json/);
     assert.equal((await noToken.json()).error.code, 'invalid_token');
-    const bad = await form('get_mos_score', { Token: 'valid-flex-token', CallSid: 'CA-nope' });
+    const bad = await form('get_mos_score', { Token: VALID_TOKEN, CallSid: 'CA-nope' });
     assert.equal(bad.status, 400);
     assert.equal(bad.headers.get('access-control-allow-origin'), ORIGIN);
     assert.equal((await bad.json()).error.code, 'invalid_parameter');

@@ -3,7 +3,7 @@
 /**
  * A fake Twilio REST server on loopback, for the Functions tests, the
  * end-to-end test and the benchmark. Its bodies follow Twilio's OpenAPI specs
- * (../shared/twilio-oai; the tests validate every recorded body with ajv).
+ * (npm @twilio-alpha/mcp, see schemas.js; the tests validate every recorded body with ajv).
  *
  * ── Stable API ──────────────────────────────────────────────────────────────
  *
@@ -12,7 +12,17 @@
  *   const fake = await startFakeTwilio({
  *     host: '127.0.0.1', port: 0,                 // 0 = any free port
  *     accountSid, authToken,                       // Basic auth every request must carry (DEFAULTS.*)
- *     validTokens: ['valid-flex-token'],           // Flex tokens IAM calls valid; anything else is invalid
+ *     validTokens: [DEFAULTS.validTokens[0]],      // Flex tokens IAM calls valid (worker DEFAULTS.workerSid, roles ['agent'])
+ *     tokens: { [token]: { workerSid, roles, identity } },  // more valid tokens, each its own worker/roles
+ *                                                  //   (makeToken('label') mints a JWT-shaped token string)
+ *     handled: [{ workerSid, taskSid, status, live, minutesAgo }],  // seeds "worker WK… handled task WT…":
+ *                                                  //   a reservation WR… on that task (status: 'completed' by default;
+ *                                                  //   'rejected'/'timeout' = offered but not handled) and its TaskRouter
+ *                                                  //   Events (reservation.created, then reservation.<accepted|rejected|timeout>)
+ *                                                  //   dated minutesAgo (default 1) ago. live: false = TaskRouter already deleted
+ *                                                  //   the task (5 min after it ended): only the Events remain (kept 30 days).
+ *     latencyMs: 0,                                // every Twilio answer (IAM included) is delayed this long (bursts, bench)
+ *     syncServiceSid: DEFAULTS.syncServiceSid,     // the one Sync service; "default" is its alias
  *     metricsByCall: { CA…: [metric items] },      // ALL edges, Twilio wire shape (fixtures/metrics/*.json)
  *     unknownCall: 404,                            // 404 (20404) for a CallSid not in metricsByCall, or 'empty'
  *     maxPageSize: 1000,                           // server-side cap on PageSize (lower it to force paging)
@@ -27,13 +37,19 @@
  *   //   requests,       // log: { method, host, path, route, query, body, status, response, at }
  *   //   tasks,          // Map sid -> task (wire shape, attributes as a JSON string); also deleted ones are removed
  *   //   metricsByCall,  // the live object; set entries to change a call's metrics
+ *   //   handled,        // Map taskSid -> { sid, live, reservations: [...] } (seeded original tasks)
+ *   //   sync,           // { maps: Map uniqueName -> { sid, items: Map key -> item } } of the one Sync service
  *   //   addFailure(rule), deleteTask(sid), resetRequests(), close()
+ *   //   addHandled({ workerSid, taskSid, status, live, minutesAgo }), expireTask(taskSid) (live -> false)
  *   //   config          // { accountSid, authToken, workspaceSid, workflowSid, validTokens }
  *   // }
  *
  * `route` in the log is one of: 'metrics' (ListMetric), 'createTask'
  * (CreateTask), 'listTasks' (ListTask), 'fetchTask' (FetchTask), 'updateTask'
- * (UpdateTask), 'validateToken' (IAM), 'control', 'unknown'. `host` is the
+ * (UpdateTask), 'listTaskReservations' (ListTaskReservation), 'listEvents'
+ * (ListEvent), 'createSyncMap', 'fetchSyncMap', 'createSyncMapItem',
+ * 'fetchSyncMapItem', 'updateSyncMapItem', 'deleteSyncMapItem' (the Sync v1
+ * operations of the same names), 'validateToken' (IAM), 'control', 'unknown'. `host` is the
  * Twilio host the client meant (from redirect-twilio.js), or '127.0.0.1'.
  *
  * Failure rules (consumed in order; `times` defaults to 1, Infinity allowed):
@@ -52,9 +68,20 @@
  *   GET  /v1/Workspaces/{WS}/Tasks          ListTask: EvaluateTaskAttributes, AssignmentStatus, WorkflowSid, PageSize, Page, PageToken
  *   GET  /v1/Workspaces/{WS}/Tasks/{WT}     FetchTask
  *   POST /v1/Workspaces/{WS}/Tasks/{WT}     UpdateTask: AssignmentStatus, Reason, Attributes
+ *   GET  /v1/Workspaces/{WS}/Tasks/{WT}/Reservations  ListTaskReservation: WorkerSid, ReservationStatus (404 once the task is deleted)
+ *   GET  /v1/Workspaces/{WS}/Events          ListEvent: TaskSid, WorkerSid, EventType, ReservationSid, Minutes (default 15),
+ *                                            StartDate, EndDate; only the last 30 days exist
+ *   POST /v1/Services/{IS|default}/Maps      CreateSyncMap: UniqueName (409, 54301 when taken)
+ *   GET  /v1/Services/{IS}/Maps/{MP|name}    FetchSyncMap (404, 54200)
+ *   POST /v1/Services/{IS}/Maps/{M}/Items    CreateSyncMapItem: Key, Data (JSON), ItemTtl/Ttl (404 54200 no map; 409 54208 key taken)
+ *   GET  /v1/Services/{IS}/Maps/{M}/Items/{Key}     FetchSyncMapItem (404 54201); an expired item (TTL) is gone
+ *   POST /v1/Services/{IS}/Maps/{M}/Items/{Key}     UpdateSyncMapItem: Data, ItemTtl/Ttl, header If-Match (412 54205 on a stale revision)
+ *   DELETE /v1/Services/{IS}/Maps/{M}/Items/{Key}   DeleteSyncMapItem: header If-Match (204)
  *   POST /v1/Accounts/{AC}/Tokens/validate  IAM token validation as twilio-flex-token-validator calls it
  *   Control (for another process, e.g. a browser e2e): GET /__fake/requests, GET /__fake/tasks,
- *     POST /__fake/metrics/{CallSid} (JSON array), POST /__fake/failures (JSON rule), POST /__fake/reset-requests
+ *     POST /__fake/metrics/{CallSid} (JSON array), POST /__fake/failures (JSON rule), POST /__fake/reset-requests,
+ *     POST /__fake/handled (JSON { workerSid, taskSid, status?, live?, minutesAgo? }), POST /__fake/tokens (JSON { token, workerSid, roles? }),
+ *     POST /__fake/expire-task/{WT} (the task is deleted; its Events stay)
  *
  * CLI: `node functions/test/support/fake-twilio.js --port 0 [--metrics-dir fixtures/metrics] [--token T]`
  * prints one JSON line { url, port, accountSid, authToken, workspaceSid, workflowSid, validTokens, calls }
@@ -64,17 +91,28 @@ const http = require('http');
 const fs = require('fs');
 const path = require('path');
 
+/** A JWT-shaped string (header.payload.signature, base64url) for a fake Flex token; IAM decides validity. */
+function makeToken(label) {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: String(label) })}.${Buffer.from(`sig-${label}`).toString('base64url')}`;
+}
+
 const DEFAULTS = Object.freeze({
   accountSid: 'AC' + '0123456789abcdef'.repeat(2),
   authToken: 'fake-auth-token-0123456789abcdef',
   workspaceSid: 'WS' + 'a1'.repeat(16),
   workflowSid: 'WW' + 'b2'.repeat(16),
   taskQueueSid: 'WQ' + 'c3'.repeat(16),
-  validTokens: Object.freeze(['valid-flex-token']),
+  validTokens: Object.freeze([makeToken('valid-flex-token')]),
+  workerSid: 'WK' + '9'.padStart(32, '0'),
+  syncServiceSid: 'IS' + 'd4'.repeat(16),
   taskChannels: Object.freeze(['default', 'voice', 'chat', 'sms', 'video', 'email', 'mos_score']),
 });
 
-const ROUTES = ['metrics', 'createTask', 'listTasks', 'fetchTask', 'updateTask', 'validateToken'];
+const ROUTES = ['metrics', 'createTask', 'listTasks', 'fetchTask', 'updateTask', 'validateToken', 'listTaskReservations', 'listEvents',
+  'createSyncMap', 'fetchSyncMap', 'createSyncMapItem', 'fetchSyncMapItem', 'updateSyncMapItem', 'deleteSyncMapItem'];
+const SYNC_MAX_TTL_S = 31536000;
+const EVENT_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 const faults = {
   rateLimited: (route, times = 1) => ({ route, times, status: 429, code: 20429, message: 'Too Many Requests' }),
@@ -257,12 +295,47 @@ async function startFakeTwilio(options = {}) {
     unknownCall: options.unknownCall === undefined ? 404 : options.unknownCall,
     maxPageSize: options.maxPageSize || 1000,
     ignoreEdgeFilter: Boolean(options.ignoreEdgeFilter),
+    latencyMs: Number(options.latencyMs) || 0,
+    syncServiceSid: options.syncServiceSid || DEFAULTS.syncServiceSid,
   };
+  /** token -> { workerSid, roles, identity } */
+  const tokens = new Map([...cfg.validTokens].map((t) => [t, { workerSid: DEFAULTS.workerSid, roles: ['agent'], identity: 'agent_smith' }]));
+  for (const [t, who] of Object.entries(options.tokens || {})) tokens.set(t, { roles: ['agent'], identity: `agent_${who.workerSid}`, ...who });
   const metricsByCall = options.metricsByCall || {};
   const failures = (options.failures || []).map((f) => ({ times: 1, ...f }));
   const requests = [];
   const tasks = new Map();
   let taskCounter = 0;
+  /** Seeded original tasks: taskSid -> { sid, live, reservations: [{ sid, worker_sid, reservation_status, createdMs }] } */
+  const handled = new Map();
+  const events = [];
+  let counter = 0;
+  const nextHex = () => hex32(0xabc00000 + (counter += 1));
+  /** The one Sync service: uniqueName -> { sid, unique_name, revision, createdMs, updatedMs, items: Map key -> item } */
+  const sync = { maps: new Map() };
+
+  function addEvent(type, whenMs, data, resource) {
+    events.push({ sid: 'EV' + nextHex(), event_type: type, event_date_ms: whenMs, event_data: data, resource_sid: resource.sid, resource_type: resource.type, description: `${resource.type} ${type}` });
+  }
+
+  /** Seeds "worker W handled (or was offered) task T" as TaskRouter would show it. */
+  function addHandled({ workerSid, taskSid, status = 'completed', live = true, minutesAgo = 1 }) {
+    if (!/^WK[0-9a-f]{32}$/.test(workerSid) || !/^WT[0-9a-f]{32}$/.test(taskSid)) throw new Error('addHandled: workerSid WK… and taskSid WT… (lowercase hex, as Twilio issues them)');
+    const when = Date.now() - minutesAgo * 60000;
+    const task = handled.get(taskSid) || { sid: taskSid, live, reservations: [] };
+    task.live = live;
+    const reservation = { sid: 'WR' + nextHex(), worker_sid: workerSid, task_sid: taskSid, reservation_status: status, createdMs: when };
+    task.reservations.push(reservation);
+    handled.set(taskSid, task);
+    const data = { task_sid: taskSid, worker_sid: workerSid, reservation_sid: reservation.sid, workspace_sid: cfg.workspaceSid };
+    addEvent('reservation.created', when, data, { sid: reservation.sid, type: 'reservation' });
+    const outcome = ['rejected', 'timeout', 'canceled', 'rescinded', 'pending'].includes(status) ? status : 'accepted';
+    if (outcome !== 'pending') addEvent(`reservation.${outcome}`, when + 1000, data, { sid: reservation.sid, type: 'reservation' });
+    if (status === 'completed' || status === 'wrapping') addEvent('reservation.wrapup', when + 2000, data, { sid: reservation.sid, type: 'reservation' });
+    if (status === 'completed') addEvent('reservation.completed', when + 3000, data, { sid: reservation.sid, type: 'reservation' });
+    return reservation;
+  }
+  for (const h of options.handled || []) addHandled(h);
   let port = 0;
 
   const channelSid = (name) => 'TC' + hex32(cfg.taskChannels.indexOf(name) + 1);
@@ -362,6 +435,12 @@ async function startFakeTwilio(options = {}) {
 
   /** @returns {string} route name for a method + path */
   function classify(method, p) {
+    if (/^\/v1\/Workspaces\/[^/]+\/Tasks\/[^/]+\/Reservations$/.test(p)) return method === 'GET' ? 'listTaskReservations' : 'unknown';
+    if (/^\/v1\/Workspaces\/[^/]+\/Events$/.test(p)) return method === 'GET' ? 'listEvents' : 'unknown';
+    if (/^\/v1\/Services\/[^/]+\/Maps$/.test(p)) return method === 'POST' ? 'createSyncMap' : 'unknown';
+    if (/^\/v1\/Services\/[^/]+\/Maps\/[^/]+$/.test(p)) return method === 'GET' ? 'fetchSyncMap' : 'unknown';
+    if (/^\/v1\/Services\/[^/]+\/Maps\/[^/]+\/Items$/.test(p)) return method === 'POST' ? 'createSyncMapItem' : 'unknown';
+    if (/^\/v1\/Services\/[^/]+\/Maps\/[^/]+\/Items\/[^/]+$/.test(p)) return { GET: 'fetchSyncMapItem', POST: 'updateSyncMapItem', DELETE: 'deleteSyncMapItem' }[method] || 'unknown';
     if (method === 'POST' && /^\/v1\/Accounts\/[^/]+\/Tokens\/validate$/.test(p)) return 'validateToken';
     if (method === 'GET' && /^\/v1\/Voice\/[^/]+\/Metrics$/.test(p)) return 'metrics';
     if (/^\/v1\/Workspaces\/[^/]+\/Tasks$/.test(p)) return method === 'POST' ? 'createTask' : method === 'GET' ? 'listTasks' : 'unknown';
@@ -377,16 +456,17 @@ async function startFakeTwilio(options = {}) {
       m = /^\/v1\/Accounts\/([^/]+)\/Tokens\/validate$/.exec(p);
       if (req.headers.authorization !== expectedAuth || m[1] !== cfg.accountSid) return [401, errorBody(401, 20003, 'Authenticate')];
       const token = body && typeof body.token === 'string' ? body.token : '';
-      if (cfg.validTokens.has(token)) {
+      const who = tokens.get(token);
+      if (who) {
         return [200, {
           valid: true,
           code: 0,
           message: null,
           expiration: twilioDate(Date.now() + 3600 * 1000),
           realm_user_id: 'US' + hex32(7),
-          identity: 'agent_smith',
-          roles: ['agent'],
-          worker_sid: 'WK' + hex32(9),
+          identity: who.identity,
+          roles: who.roles,
+          worker_sid: who.workerSid,
         }];
       }
       // What the validator reads is `valid` and `message`.
@@ -394,6 +474,9 @@ async function startFakeTwilio(options = {}) {
     }
 
     if (name === 'unknown') return [404, errorBody(404, 20404, `The requested resource ${p} was not found`)];
+    if (req.headers.authorization !== expectedAuth) return [401, errorBody(401, 20003, 'Authenticate')];
+    if (name.startsWith('listTaskReservations') || name === 'listEvents') return taskRouterExtra(req, name, url, query);
+    if (/Sync/.test(name)) return syncRoute(req, name, url, body);
     m = /^\/v1\/(?:Voice|Workspaces)\/([^/]+)(?:\/Metrics|\/Tasks)(?:\/([^/]+))?$/.exec(p);
     if (req.headers.authorization !== expectedAuth) return [401, errorBody(401, 20003, 'Authenticate')];
     const base = baseUrl(req);
@@ -507,11 +590,203 @@ async function startFakeTwilio(options = {}) {
     return [200, taskJson(task, base, { withAttributes: true }), etagOf(task)];
   }
 
+  function reservationJson(r, base) {
+    const url = `${base}/v1/Workspaces/${cfg.workspaceSid}/Tasks/${r.task_sid}/Reservations/${r.sid}`;
+    return {
+      account_sid: cfg.accountSid,
+      date_created: twilioDate(r.createdMs),
+      date_updated: twilioDate(r.createdMs),
+      reservation_status: r.reservation_status,
+      sid: r.sid,
+      task_sid: r.task_sid,
+      worker_name: `worker ${r.worker_sid.slice(-4)}`,
+      worker_sid: r.worker_sid,
+      workspace_sid: cfg.workspaceSid,
+      url,
+      links: { task: `${base}/v1/Workspaces/${cfg.workspaceSid}/Tasks/${r.task_sid}`, worker: `${base}/v1/Workspaces/${cfg.workspaceSid}/Workers/${r.worker_sid}`, workspace: `${base}/v1/Workspaces/${cfg.workspaceSid}` },
+    };
+  }
+
+  function eventJson(e, base) {
+    return {
+      account_sid: cfg.accountSid,
+      actor_sid: e.event_data.worker_sid,
+      actor_type: 'worker',
+      actor_url: `${base}/v1/Workspaces/${cfg.workspaceSid}/Workers/${e.event_data.worker_sid}`,
+      description: e.description,
+      event_data: e.event_data,
+      event_date: twilioDate(e.event_date_ms),
+      event_date_ms: e.event_date_ms,
+      event_type: e.event_type,
+      resource_sid: e.resource_sid,
+      resource_type: e.resource_type,
+      resource_url: `${base}/v1/Workspaces/${cfg.workspaceSid}/Tasks/${e.event_data.task_sid}/Reservations/${e.resource_sid}`,
+      sid: e.sid,
+      source: 'twilio',
+      source_ip_address: '127.0.0.1',
+      url: `${base}/v1/Workspaces/${cfg.workspaceSid}/Events/${e.sid}`,
+      workspace_sid: cfg.workspaceSid,
+    };
+  }
+
+  /** ListTaskReservation and ListEvent. */
+  function taskRouterExtra(req, name, url, query) {
+    const p = url.pathname;
+    const base = baseUrl(req);
+    const ws = /^\/v1\/Workspaces\/([^/]+)/.exec(p)[1];
+    if (ws !== cfg.workspaceSid) return [404, errorBody(404, 20404, `The requested resource /v1/Workspaces/${ws} was not found`)];
+    const pg = paging(query);
+    if (pg.error) return [pg.error[0], errorBody(...pg.error)];
+    if (name === 'listTaskReservations') {
+      const taskSid = /\/Tasks\/([^/]+)\//.exec(p)[1];
+      const live = tasks.get(taskSid) ? { reservations: [] } : handled.get(taskSid);
+      if (!live || live.live === false) return [404, errorBody(404, 20404, `The requested resource /v1/Workspaces/${ws}/Tasks/${taskSid} was not found`)];
+      let list = live.reservations;
+      if (query.WorkerSid !== undefined) list = list.filter((r) => r.worker_sid === firstOf(query.WorkerSid));
+      if (query.ReservationStatus !== undefined) list = list.filter((r) => r.reservation_status === firstOf(query.ReservationStatus));
+      const slice = list.slice(pg.offset, pg.offset + pg.pageSize).map((r) => reservationJson(r, base));
+      return [200, { reservations: slice, meta: pageMeta(base, p, query, pg.page, pg.pageSize, pg.offset, list.length, 'reservations') }];
+    }
+    // listEvents: Minutes (default 15) or StartDate/EndDate bound the window; TaskRouter keeps 30 days.
+    const now = Date.now();
+    let from = now - 15 * 60000;
+    let to = now;
+    const minutes = firstOf(query.Minutes);
+    if (minutes !== undefined) {
+      if (!/^\d+$/.test(minutes)) return [400, errorBody(400, 20001, `Invalid Minutes: ${minutes}`)];
+      from = now - Number(minutes) * 60000;
+    }
+    if (query.StartDate !== undefined) {
+      from = Date.parse(firstOf(query.StartDate));
+      if (Number.isNaN(from)) return [400, errorBody(400, 20001, 'Invalid StartDate')];
+    }
+    if (query.EndDate !== undefined) {
+      to = Date.parse(firstOf(query.EndDate));
+      if (Number.isNaN(to)) return [400, errorBody(400, 20001, 'Invalid EndDate')];
+    }
+    from = Math.max(from, now - EVENT_RETENTION_MS);
+    const eq = (k, v) => v === undefined || k === firstOf(v);
+    const list = events.filter((e) => e.event_date_ms >= from && e.event_date_ms <= to
+      && eq(e.event_data.task_sid, query.TaskSid) && eq(e.event_data.worker_sid, query.WorkerSid)
+      && eq(e.event_type, query.EventType) && eq(e.event_data.reservation_sid, query.ReservationSid));
+    list.sort((a, b) => b.event_date_ms - a.event_date_ms);
+    const slice = list.slice(pg.offset, pg.offset + pg.pageSize).map((e) => eventJson(e, base));
+    return [200, { events: slice, meta: pageMeta(base, p, query, pg.page, pg.pageSize, pg.offset, list.length, 'events') }];
+  }
+
+  function syncMapJson(m, base) {
+    const url = `${base}/v1/Services/${cfg.syncServiceSid}/Maps/${m.sid}`;
+    return {
+      sid: m.sid, unique_name: m.unique_name, account_sid: cfg.accountSid, service_sid: cfg.syncServiceSid, url,
+      links: { items: `${url}/Items`, permissions: `${url}/Permissions` },
+      revision: String(m.revision), date_expires: null, date_created: twilioDate(m.createdMs), date_updated: twilioDate(m.updatedMs), created_by: 'system',
+    };
+  }
+
+  function syncItemJson(m, it, base) {
+    return {
+      key: it.key, account_sid: cfg.accountSid, service_sid: cfg.syncServiceSid, map_sid: m.sid,
+      url: `${base}/v1/Services/${cfg.syncServiceSid}/Maps/${m.sid}/Items/${encodeURIComponent(it.key)}`,
+      revision: String(it.revision), data: it.data, date_expires: it.expiresMs ? twilioDate(it.expiresMs) : null,
+      date_created: twilioDate(it.createdMs), date_updated: twilioDate(it.updatedMs), created_by: 'system',
+    };
+  }
+
+  /** TTL in seconds from ItemTtl (or its alias Ttl): undefined = keep, 0 = never expires. */
+  function ttlOf(body) {
+    const raw = body.ItemTtl !== undefined ? body.ItemTtl : body.Ttl;
+    if (raw === undefined) return { keep: true };
+    if (!/^\d+$/.test(String(raw)) || Number(raw) > SYNC_MAX_TTL_S) return { error: [400, 54011, `Invalid TTL: ${raw}`] };
+    return { ttl: Number(raw) };
+  }
+
+  function parseData(raw) {
+    if (raw === undefined) return { none: true };
+    let data;
+    try {
+      data = JSON.parse(raw);
+    } catch {
+      return { error: [400, 54006, 'Data must be a JSON object'] };
+    }
+    if (data === null || typeof data !== 'object' || Array.isArray(data)) return { error: [400, 54006, 'Data must be a JSON object'] };
+    if (Buffer.byteLength(raw, 'utf8') > 16384) return { error: [413, 54006, 'Data exceeds 16 KiB'] };
+    return { data };
+  }
+
+  /** The Sync v1 Maps / Map Items routes, for the one service (its IS… SID or the alias "default"). */
+  function syncRoute(req, name, url, body) {
+    const base = baseUrl(req);
+    const parts = url.pathname.split('/').map(decodeURIComponent); // ['', 'v1', 'Services', S, 'Maps', M?, 'Items'?, Key?]
+    const [, , , service, , mapId, , key] = parts;
+    if (service !== cfg.syncServiceSid && service !== 'default') return [404, errorBody(404, 20404, `The requested resource /v1/Services/${service} was not found`)];
+    const now = Date.now();
+    if (name === 'createSyncMap') {
+      const unique = body.UniqueName;
+      if (unique !== undefined && sync.maps.has(unique)) return [409, errorBody(409, 54301, `Unique name already exists: ${unique}`)];
+      const m = { sid: 'MP' + nextHex(), unique_name: unique === undefined ? null : unique, revision: 0, createdMs: now, updatedMs: now, items: new Map() };
+      sync.maps.set(unique === undefined ? m.sid : unique, m);
+      return [201, syncMapJson(m, base)];
+    }
+    const m = sync.maps.get(mapId) || [...sync.maps.values()].find((x) => x.sid === mapId);
+    if (!m) return [404, errorBody(404, 54200, `Map not found: ${mapId}`)];
+    if (name === 'fetchSyncMap') return [200, syncMapJson(m, base)];
+    for (const [k, it] of m.items) if (it.expiresMs && it.expiresMs <= now) m.items.delete(k); // TTL
+    if (name === 'createSyncMapItem') {
+      const k = body.Key;
+      if (typeof k !== 'string' || k.length < 1 || k.length > 320) return [400, errorBody(400, 54209, 'Invalid Map Item key')];
+      const d = parseData(body.Data);
+      if (d.error || d.none) return [d.none ? 400 : d.error[0], d.none ? errorBody(400, 20001, 'Missing required parameter Data') : errorBody(...d.error)];
+      const t = ttlOf(body);
+      if (t.error) return [t.error[0], errorBody(...t.error)];
+      if (m.items.has(k)) return [409, errorBody(409, 54208, 'Map Item already exists')];
+      const it = { key: k, data: d.data, revision: 0, createdMs: now, updatedMs: now, expiresMs: t.ttl ? now + t.ttl * 1000 : null };
+      m.items.set(k, it);
+      return [201, syncItemJson(m, it, base)];
+    }
+    const it = m.items.get(key);
+    if (!it) return [404, errorBody(404, 54201, 'Map Item not found')];
+    const ifMatch = req.headers['if-match'];
+    if (name === 'fetchSyncMapItem') return [200, syncItemJson(m, it, base)];
+    if (ifMatch !== undefined && ifMatch !== String(it.revision)) return [412, errorBody(412, 54205, 'The revision of the Map Item does not match the expected revision')];
+    if (name === 'deleteSyncMapItem') {
+      m.items.delete(key);
+      return [204, undefined];
+    }
+    // updateSyncMapItem
+    const d = parseData(body.Data);
+    if (d.error) return [d.error[0], errorBody(...d.error)];
+    const t = ttlOf(body);
+    if (t.error) return [t.error[0], errorBody(...t.error)];
+    if (!d.none) it.data = d.data;
+    if (!t.keep) it.expiresMs = t.ttl ? now + t.ttl * 1000 : null;
+    it.revision += 1;
+    it.updatedMs = now;
+    return [200, syncItemJson(m, it, base)];
+  }
+
   function control(req, url, body) {
     const p = url.pathname;
     let m;
     if (p === '/__fake/requests' && req.method === 'GET') return [200, requests.filter((r) => r.route !== 'control')];
     if (p === '/__fake/tasks' && req.method === 'GET') return [200, [...tasks.values()].map((t) => taskJson(t, baseUrl(req), { withAttributes: true }))];
+    if (p === '/__fake/handled' && req.method === 'POST') {
+      try {
+        return [200, { ok: true, reservation: addHandled(body) }];
+      } catch (err) {
+        return [400, { error: err.message }];
+      }
+    }
+    if (p === '/__fake/tokens' && req.method === 'POST') {
+      if (typeof body.token !== 'string' || !/^WK[0-9a-f]{32}$/.test(body.workerSid)) return [400, { error: 'body: { token, workerSid, roles? }' }];
+      tokens.set(body.token, { roles: ['agent'], identity: `agent_${body.workerSid}`, ...body, token: undefined });
+      return [200, { ok: true }];
+    }
+    if ((m = /^\/__fake\/expire-task\/(WT[0-9a-f]{32})$/.exec(p)) && req.method === 'POST') {
+      const t = handled.get(m[1]);
+      if (!t) return [404, { error: `no seeded task ${m[1]}` }];
+      t.live = false;
+      return [200, { ok: true }];
+    }
     if (p === '/__fake/reset-requests' && req.method === 'POST') {
       requests.length = 0;
       return [200, { ok: true }];
@@ -563,6 +838,7 @@ async function startFakeTwilio(options = {}) {
       } else {
         entry.route = classify(req.method, url.pathname);
         const failure = ROUTES.includes(entry.route) ? takeFailure(entry.route, query) : null;
+        if (cfg.latencyMs) await new Promise((r) => setTimeout(r, cfg.latencyMs));
         if (failure && failure.delayMs) await new Promise((r) => setTimeout(r, failure.delayMs));
         if (!(failure && failure.status && !failure.commit)) [status, payload, extraHeaders] = route(req, entry.route, url, query, body);
         // Without `commit` the operation never happened; with it, it did and the answer is lost.
@@ -574,6 +850,11 @@ async function startFakeTwilio(options = {}) {
       entry.status = status;
       entry.response = payload;
       if (entry.route !== 'control') requests.push(entry);
+      if (payload === undefined) {
+        res.writeHead(status);
+        res.end();
+        return;
+      }
       const text = JSON.stringify(payload);
       res.writeHead(status, { ...(status < 300 ? extraHeaders : {}), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
@@ -596,13 +877,24 @@ async function startFakeTwilio(options = {}) {
     port,
     requests,
     tasks,
+    handled,
+    sync,
     metricsByCall,
+    addHandled,
+    /** TaskRouter deletes a task 5 minutes after it ends: its reservations go, its Events stay 30 days. */
+    expireTask(taskSid) {
+      const t = handled.get(taskSid);
+      if (t) t.live = false;
+      return Boolean(t);
+    },
     config: {
       accountSid: cfg.accountSid,
       authToken: cfg.authToken,
       workspaceSid: cfg.workspaceSid,
       workflowSid: cfg.workflowSid,
       validTokens: [...cfg.validTokens],
+      workerSid: DEFAULTS.workerSid,
+      syncServiceSid: cfg.syncServiceSid,
     },
     addFailure(rule) {
       failures.push({ times: 1, ...rule });
@@ -664,4 +956,4 @@ if (require.main === module && (process.argv.includes('--port') || !process.env.
   });
 }
 
-module.exports = { startFakeTwilio, faults, DEFAULTS, compileExpression, loadMetricsDir };
+module.exports = { startFakeTwilio, faults, DEFAULTS, makeToken, compileExpression, loadMetricsDir };

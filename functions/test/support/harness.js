@@ -13,13 +13,13 @@ const fs = require('fs');
 const path = require('path');
 const twilio = require('twilio');
 const { Response } = require('twilio-run/dist/runtime/internal/response');
-const { startFakeTwilio } = require('./fake-twilio');
+const { startFakeTwilio, DEFAULTS } = require('./fake-twilio');
 const { install } = require('./redirect-twilio');
 const { checkRecordedResponses } = require('./schemas');
 
 const FUNCTIONS_DIR = path.resolve(__dirname, '../../functions');
 const FIXTURES_DIR = path.resolve(__dirname, '../../../fixtures/metrics');
-const VALID_TOKEN = 'valid-flex-token';
+const VALID_TOKEN = DEFAULTS.validTokens[0];
 
 function functionsMap() {
   const out = {};
