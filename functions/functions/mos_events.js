@@ -14,6 +14,9 @@
  * The answer always comes within SINK_BUDGET_MS (Event Streams waits 5 s).
  */
 const { createClient, withRetry, statusOf } = require(Runtime.getFunctions()['mos-twilio'].path);
+const { parseSlot } = require(Runtime.getFunctions()['mos-validate'].path);
+const { summariseCall } = require(Runtime.getFunctions()['mos-insights'].path);
+const ledger = require(Runtime.getFunctions()['mos-ledger'].path);
 const events = require(Runtime.getFunctions()['mos-events'].path);
 
 /** Work stops being started after this; the answer goes out by then (the sink's limit is 5 s). */
@@ -38,32 +41,50 @@ function respond(callback, status, body) {
 const REQUIRED = [
   ['ACCOUNT_SID', /^AC[0-9a-fA-F]{32}$/],
   ['AUTH_TOKEN', /\S/],
-  ['SYNC_SERVICE_SID', /^IS[0-9a-fA-F]{32}$/],
   ['WORKSPACE_SID', /^WS[0-9a-fA-F]{32}$/],
   ['WORKFLOW_SID', /^WW[0-9a-fA-F]{32}$/],
 ];
+const DEFAULT_TASK_CHANNEL = 'mos_score';
 
 /**
- * The Twilio-side dependencies of processHalf, built from the shared modules:
- * the MOS summary exactly as get_mos_score computes it, and the ledger write
- * shared with create_mos_score_task.
+ * What Voice Insights says and what the ledger writes, for a call whose
+ * halves are both known. Voice Insights errors that a redelivery cannot cure
+ * (Advanced Features off, no such call) end as "no MOS" with an error line;
+ * the rest throw (503 answer, Event Streams delivers again).
  */
+function summariser(client, deadline) {
+  return async (callSid) => {
+    try {
+      return await summariseCall(client, callSid, { deadline });
+    } catch (err) {
+      if (err.code === 'advanced_features_required' || err.code === 'call_not_found') {
+        logger.error(`${err.message} (call ${callSid})`);
+        return null;
+      }
+      throw err;
+    }
+  };
+}
+
+/** The Twilio-side dependencies of processHalf (mos-events.private.js). */
 function buildDeps(context, deadline) {
   const client = createClient(context);
-  const retry = (fn) => withRetry(fn, { deadline });
-  const { summariseCall } = require(Runtime.getFunctions()['mos-insights'].path);
-  const { writeMosTask } = require(Runtime.getFunctions()['mos-ledger'].path);
-  const sync = client.sync.v1.services(context.SYNC_SERVICE_SID);
+  const serviceSid = ledger.syncServiceSid(context);
+  const retry = (fn) => withRetry(fn, { deadline, what: 'joining server-mode events in Sync' });
+  const sync = client.sync.v1.services(serviceSid);
   const ensureMap = () =>
     retry(() => sync.syncMaps.create({ uniqueName: events.JOIN_MAP })).catch((err) => {
       if (statusOf(err) !== 409) throw err;
     });
+  const slot = parseSlot(context.ATTRIBUTE_SLOT, 'ATTRIBUTE_SLOT');
+  const channel = typeof context.TASK_CHANNEL === 'string' && context.TASK_CHANNEL.trim() ? context.TASK_CHANNEL.trim() : DEFAULT_TASK_CHANNEL;
   return {
     items: sync.syncMaps(events.JOIN_MAP).syncMapItems,
     ensureMap,
     taskCtx: (taskSid) => client.taskrouter.v1.workspaces(context.WORKSPACE_SID).tasks(taskSid),
-    summarise: (callSid) => summariseCall(client, callSid, { deadline, log: logger }),
-    writeMos: ({ taskSid, callSid, summary }) => writeMosTask(context, { client, originalTaskSid: taskSid, callSid, summary, deadline, log: logger }),
+    summarise: summariser(client, deadline),
+    writeMos: ({ taskSid, summary }) =>
+      ledger.writeMosTask(client, { serviceSid, workspaceSid: context.WORKSPACE_SID, workflowSid: context.WORKFLOW_SID, channel, taskSid, slot, summary, deadline, log: logger }),
     retry,
     log: logger,
   };
