@@ -21,6 +21,7 @@ const { startFakeTwilio } = require(path.join(FUNCTIONS, 'test/support/fake-twil
 const { startFunctions } = require(path.join(FUNCTIONS, 'test/support/run-functions'));
 const { cloudEvents, signedDelivery, post } = require(path.join(FUNCTIONS, 'test/support/event-streams'));
 const { summarise } = require(path.join(FUNCTIONS, 'functions/mos-summary.private'));
+const { install } = require(path.join(FUNCTIONS, 'test/support/redirect-twilio'));
 const twilio = require(path.join(FUNCTIONS, 'node_modules/twilio'));
 
 const SYNC_SERVICE_SID = 'IS' + 'd4'.repeat(16);
@@ -49,12 +50,13 @@ async function main() {
   const items = Array.isArray(metrics) ? metrics : metrics.items;
   const callSid = items[0].call_sid;
   const fake = await startFakeTwilio({ metricsByCall: { [callSid]: items } });
+  const undo = install(fake.url); // this process plays Flex creating the original task
   const port = await freePort();
   const sink = `http://127.0.0.1:${port}/mos_events`;
   let fns;
   const t0 = Date.now();
   const timeline = [];
-  const mark = (kind, text) => timeline.push({ t: Date.now() - t0, kind, text });
+  const mark = (kind, text, at = Date.now()) => timeline.push({ t: at - t0, kind, text });
   try {
     fns = await startFunctions({ twilioUrl: fake.url, port, env: { SYNC_SERVICE_SID, MOS_EVENTS_URL: sink } });
     mark('SETUP', `fake Twilio ${fake.url}, Functions (twilio-run) ${fns.url}`);
@@ -77,7 +79,7 @@ async function main() {
         mark('EVENT', `${ce.type}${attempt}  id ${ce.id}`);
         const seen = fake.requests.length;
         const res = await post(`${fns.url}/mos_events`, d);
-        for (const r of fake.requests.slice(seen)) mark('TWILIO', `${r.method} ${r.route} ${r.status}  ${r.path}`);
+        for (const r of fake.requests.slice(seen)) mark('TWILIO', `${r.method.padEnd(4)} ${r.route.padEnd(17)} ${r.status}  ${r.path}`, r.at);
         mark(res.status === 200 ? 'HTTP ←' : 'ERROR', `${res.status} ${JSON.stringify(res.body)}`);
       }
     }
@@ -87,7 +89,8 @@ async function main() {
     const forgedRes = await post(`${fns.url}/mos_events`, forged);
     mark(forgedRes.status === 403 ? 'HTTP ←' : 'ERROR', `forged delivery: ${forgedRes.status} ${JSON.stringify(forgedRes.body)} (${fake.requests.length - seenBefore} Twilio calls)`);
 
-    say(c.b('Timeline') + c.dim(`  (${ORDER}; + is time since the servers were up)`));
+    timeline.sort((a, b) => a.t - b.t);
+    say(c.b('Timeline') + c.dim(`  (${ORDER}; + is time since the servers were up; Twilio lines at the fake's answer)`));
     for (const e of timeline) say(`  ${c.dim(`+${(e.t / 1000).toFixed(3)}s`.padStart(9))}  ${(e.kind === 'EVENT' ? c.y : e.kind === 'ERROR' ? c.r : String)(e.kind.padEnd(7))} ${e.text}`);
 
     const mosTasks = [...fake.tasks.values()].filter((t) => t.task_channel_unique_name === 'mos_score');
@@ -128,6 +131,7 @@ async function main() {
     if (!ok && fns) say(c.dim(fns.logs().slice(-3000)));
     return ok;
   } finally {
+    undo();
     if (fns) await fns.close();
     await fake.close();
   }
