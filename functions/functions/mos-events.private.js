@@ -30,6 +30,8 @@ const SUMMARY_TYPES = new Set([TYPES.SUMMARY_PREDICTED, TYPES.SUMMARY_COMPLETE])
 /** The join map and its item TTL (issue 11: at least 2 days). */
 const JOIN_MAP = 'mos_score_join';
 const JOIN_TTL_SECONDS = 2 * 24 * 3600;
+/** Sequential Twilio calls from "both halves known" to the end: metrics, claim, create, record, cancel, record, join done, +1 spare. */
+const WRITE_CALLS = 8;
 /** How many CloudEvent ids a join item remembers (a task and a summary, redelivered a few times). */
 const MAX_IDS = 16;
 
@@ -316,6 +318,7 @@ async function linkOriginalTask(taskCtx, taskSid, { retry = (fn) => fn(), maxRou
  * @param {(callSid) => Promise<object|null>} deps.summarise the get_mos_score summary, null when no usable MOS
  * @param {({ taskSid, callSid, summary }) => Promise<{ sid, created }>} deps.writeMos the shared ledger write
  * @param {(fn) => Promise} [deps.retry]
+ * @param {number} [deps.lastStartBy] epoch ms after which no Twilio call may start (deadline - request timeout)
  * @param {{ info, warn }} deps.log
  * @returns {Promise<{ outcome: string, taskSid?: string, mosTask?: string, link?: string }>}
  *   outcome: 'joined' (half stored, other half awaited), 'duplicate', 'written', 'exists'
@@ -328,10 +331,19 @@ async function processHalf(half, deps) {
     link = await linkOriginalTask(deps.taskCtx(half.taskSid), half.taskSid, { retry });
     if (link === 'other') log.info(`task ${half.taskSid} already has another conversations.conversation_id; kept as it is`);
   }
+  const joinStarted = Date.now();
   const joined = await joinHalf(items, half, { retry, ensureMap: deps.ensureMap });
   const data = joined.data;
   if (!isReady(data)) return { outcome: joined.duplicate ? 'duplicate' : 'joined', link };
   const taskSid = data.task.sid;
+  if (deps.lastStartBy) {
+    // Start the write only if its whole chain of calls can start in time: a claim
+    // left behind mid-write blocks the task until the ledger's stale-claim takeover.
+    const perCall = Math.max(50, (Date.now() - joinStarted) / Math.max(1, joined.calls));
+    if (Date.now() + WRITE_CALLS * perCall > deps.lastStartBy) {
+      throw new Error(`not enough time left to write the MOS of task ${taskSid} (about ${Math.round(WRITE_CALLS * perCall)} ms needed)`);
+    }
+  }
   const summary = await deps.summarise(half.callSid);
   if (!summary) {
     log.warn(`no usable sdk_edge MOS for call ${half.callSid} (task ${taskSid}): no MOS task`);

@@ -13,16 +13,20 @@
  *
  * The answer always comes within SINK_BUDGET_MS (Event Streams waits 5 s).
  */
-const { createClient, withRetry, statusOf } = require(Runtime.getFunctions()['mos-twilio'].path);
+const { createClient, withRetry, statusOf, REQUEST_TIMEOUT_MS } = require(Runtime.getFunctions()['mos-twilio'].path);
 const { parseSlot } = require(Runtime.getFunctions()['mos-validate'].path);
 const { summariseCall } = require(Runtime.getFunctions()['mos-insights'].path);
 const ledger = require(Runtime.getFunctions()['mos-ledger'].path);
 const events = require(Runtime.getFunctions()['mos-events'].path);
 
-/** Work stops being started after this; the answer goes out by then (the sink's limit is 5 s). */
-const SINK_BUDGET_MS = 4000;
-/** Halves processed at once (each is a few sequential Twilio calls). */
-const CONCURRENCY = 8;
+/**
+ * The deadline handed to every Twilio call: mos-twilio starts no request with
+ * less than its 2 s request timeout left, so the last request starts by 2.5 s
+ * and ends by 4.5 s, inside Event Streams' 5 s.
+ */
+const SINK_BUDGET_MS = 4500;
+/** Call legs worked on at once (each is a chain of sequential Twilio calls). */
+const CONCURRENCY = 16;
 
 function log(level, ...a) {
   (level === 'info' ? console.log : level === 'warn' ? console.warn : console.error)('[mos-score] mos_events:', ...a);
@@ -86,30 +90,45 @@ function buildDeps(context, deadline) {
     writeMos: ({ taskSid, summary }) =>
       ledger.writeMosTask(client, { serviceSid, workspaceSid: context.WORKSPACE_SID, workflowSid: context.WORKFLOW_SID, channel, taskSid, slot, summary, deadline, log: logger }),
     retry,
+    lastStartBy: deadline - REQUEST_TIMEOUT_MS,
     log: logger,
   };
 }
 
-/** Runs `work` over `list` with at most `limit` at once; stops starting new ones after `deadline`. */
-async function pool(list, limit, deadline, work) {
-  const results = new Array(list.length).fill(null);
+/**
+ * Runs the halves grouped by call leg (the halves of one leg in order, in one
+ * lane, so they never race each other), at most `limit` legs at once, the legs
+ * in a random order: when a big batch does not fit in one answer, each
+ * redelivery finishes a different share instead of redoing the same first legs.
+ * @returns {Promise<object[]>} one result per half, in the halves' order
+ */
+async function runGrouped(halves, limit, work, random = Math.random) {
+  const groups = new Map();
+  halves.forEach((h, i) => {
+    if (!groups.has(h.callSid)) groups.set(h.callSid, []);
+    groups.get(h.callSid).push(i);
+  });
+  const order = [...groups.values()];
+  for (let i = order.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  const results = new Array(halves.length).fill(null);
   let next = 0;
   async function lane() {
-    while (next < list.length) {
-      const i = next;
+    while (next < order.length) {
+      const group = order[next];
       next += 1;
-      if (Date.now() >= deadline) {
-        results[i] = { outcome: 'unfinished' };
-        continue;
-      }
-      try {
-        results[i] = await work(list[i]);
-      } catch (err) {
-        results[i] = { outcome: 'failed', error: err };
+      for (const i of group) {
+        try {
+          results[i] = await work(halves[i]);
+        } catch (err) {
+          results[i] = { outcome: 'failed', error: err };
+        }
       }
     }
   }
-  await Promise.all(Array.from({ length: Math.min(limit, list.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(limit, order.length) }, lane));
   return results;
 }
 
@@ -165,8 +184,8 @@ exports.handler = async function mosEvents(context, event, callback) {
     finish(500, { error: { code: 'internal_error', message: err.message } });
     return;
   }
-  const timer = setTimeout(() => finish(503, { error: { code: 'retry_later', message: `not finished within ${SINK_BUDGET_MS} ms` }, ...counts }), SINK_BUDGET_MS + 500);
-  const results = await pool(halves, CONCURRENCY, deadline, (half) => events.processHalf(half, deps));
+  const timer = setTimeout(() => finish(503, { error: { code: 'retry_later', message: `not finished within ${SINK_BUDGET_MS} ms` }, ...counts }), SINK_BUDGET_MS + 300);
+  const results = await runGrouped(halves, CONCURRENCY, (half) => events.processHalf(half, deps));
   clearTimeout(timer);
   let retryable = 0;
   results.forEach((r, i) => {
@@ -185,3 +204,4 @@ exports.handler = async function mosEvents(context, event, callback) {
 
 exports.SINK_BUDGET_MS = SINK_BUDGET_MS;
 exports.CONCURRENCY = CONCURRENCY;
+exports.runGrouped = runGrouped;
