@@ -51,6 +51,11 @@ const STALE_AFTER_MS = 60 * 1000;
 const DEFAULT_SYNC_SERVICE = 'default';
 const SYNC_SERVICE = /^(IS[0-9a-fA-F]{32}|default)$/;
 const MARKER_KEY = 'mos_score_for';
+/**
+ * TaskRouter's limit on a Task's JSON attributes, in bytes, whitespace included
+ * ("TaskRouter resource limits", https://www.twilio.com/docs/taskrouter/limits).
+ */
+const ATTRIBUTES_MAX_BYTES = 16 * 1024;
 const CANCEL_REASON = 'MOS score recorded';
 const CANCELLABLE = new Set(['pending', 'reserved']);
 /** How long a loser waits for the winner to record its MOS task before answering in_progress. */
@@ -202,7 +207,9 @@ function buildMosTaskAttributes({ taskSid, slot, summary }) {
       source: summary.source,
     },
   };
-  return { attributes, json: JSON.stringify(attributes) };
+  const json = JSON.stringify(attributes);
+  if (Buffer.byteLength(json) > ATTRIBUTES_MAX_BYTES) throw new HttpError(500, 'internal_error', 'MOS task attributes over the TaskRouter limit');
+  return { attributes, json };
 }
 
 function tasksOf(client, workspaceSid) {
@@ -332,7 +339,6 @@ module.exports = {
   writeMosTask,
   syncServiceSid,
   MAP_NAME,
-  ITEM_TTL_S,
   STALE_AFTER_MS,
-  MARKER_KEY,
+  ATTRIBUTES_MAX_BYTES,
 };

@@ -81,4 +81,4 @@ function summarise(metrics) {
   return createAccumulator().add(metrics).result();
 }
 
-module.exports = { summarise, createAccumulator, usableMos, round2, MOS_MIN, MOS_MAX, POOR_THRESHOLD, SOURCE };
+module.exports = { summarise, createAccumulator, usableMos, round2 };

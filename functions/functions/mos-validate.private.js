@@ -1,173 +1,149 @@
 'use strict';
 /**
- * Input validators (pure). Each throws a ValidationError whose message names
- * the field; the HTTP wrapper turns it into 400 invalid_parameter.
+ * Input validators (pure), run before any Twilio call. Each throws a
+ * ValidationError whose message names the field (never echoing more than a
+ * short, sanitised excerpt); the HTTP wrapper turns it into 400
+ * invalid_parameter.
+ *
+ * SIDs are normalised: "WT"/"CA" + the 32 hex digits in lowercase, the form
+ * Twilio issues, so "WTABC…" and "WTabc…" are one task everywhere (ledger key,
+ * Twilio calls, attributes, proof).
  */
 
-const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
-const TASK_SID = /^WT[0-9a-fA-F]{32}$/;
-const WORKSPACE_SID = /^WS[0-9a-fA-F]{32}$/;
-const WORKFLOW_SID = /^WW[0-9a-fA-F]{32}$/;
-
-/**
- * TaskRouter's limit on a Task's JSON attributes, counted in bytes of the JSON
- * string including whitespace: 16 KiB. Source: "TaskRouter resource limits",
- * Resource Configuration Limits table, https://www.twilio.com/docs/taskrouter/limits
- * ("The limits on JSON attributes include whitespace").
- */
-const ATTRIBUTES_MAX_BYTES = 16 * 1024;
-
-/** Top-level attribute this service adds to every MOS task; the idempotency search keys on it. */
-const MARKER_KEY = 'mos_score_for';
-
-/** The slot the plugin writes the MOS into unless it says otherwise (AttributeSlot). */
+const SID = { WT: /^WT([0-9a-fA-F]{32})$/, CA: /^CA([0-9a-fA-F]{32})$/ };
+/** A Flex token is a JWT: three base64url parts. Anything else never reaches IAM. */
+const JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const TOKEN_MAX_CHARS = 8192;
+const PROOF = /^v1\.[0-9a-z]{1,12}\.[A-Za-z0-9_-]{43}$/;
+const SOURCES = ['voice-insights', 'sdk'];
 const DEFAULT_SLOT = 5;
-const DECIMAL = /^\s*\d+(\.\d+)?\s*$/;
+/** Keys the runtime itself adds to `event` (Twilio Functions / twilio-run with @twilio/runtime-handler). */
+const RUNTIME_KEYS = new Set(['request']);
+const MAX_SAMPLES = 1000000;
 
 class ValidationError extends Error {
-  constructor(field, message) {
+  constructor(field, message, code = 'invalid_parameter') {
     super(message);
     this.name = 'ValidationError';
     this.field = field;
+    this.code = code;
   }
 }
 
+/** A short, printable-ASCII excerpt of a bad value for a message (never the token). */
 function describe(value) {
   if (value === undefined) return 'missing';
   if (value === null) return 'null';
-  if (typeof value === 'string') return value.length > 40 ? `"${value.slice(0, 40)}…" (${value.length} chars)` : `"${value}"`;
-  return typeof value;
+  if (Array.isArray(value)) return 'a list (the field was given more than once?)';
+  if (typeof value === 'object') return 'an object';
+  const text = String(value);
+  const clean = text.slice(0, 40).replace(/[^\x20-\x7e]/g, '?');
+  return `"${clean}${text.length > 40 ? '...' : ''}" (${text.length} chars)`;
 }
 
-function parseSid(value, field, pattern, example) {
-  if (typeof value !== 'string' || !pattern.test(value)) {
-    throw new ValidationError(field, `${field} must look like ${example} (34 characters), got ${describe(value)}`);
-  }
-  return value;
+function scalar(event, field) {
+  const v = event[field];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v !== 'string') throw new ValidationError(field, `${field} must be a single text value, got ${describe(v)}`);
+  return v;
 }
 
-/** @returns {string} a CallSid matching ^CA[0-9a-fA-F]{32}$ */
-function parseCallSid(value, field = 'CallSid') {
-  return parseSid(value, field, CALL_SID, 'CA followed by 32 hex digits');
+function required(event, field) {
+  const v = scalar(event, field);
+  if (v === undefined) throw new ValidationError(field, `${field} is required`);
+  return v;
 }
 
-/** @returns {string} a Task SID matching ^WT[0-9a-fA-F]{32}$ */
-function parseTaskSid(value, field = 'OriginalTaskSid') {
-  return parseSid(value, field, TASK_SID, 'WT followed by 32 hex digits');
+/** @returns {string} "WT"/"CA" + 32 lowercase hex */
+function parseSid(value, field, prefix) {
+  const m = typeof value === 'string' ? SID[prefix].exec(value) : null;
+  if (!m) throw new ValidationError(field, `${field} must be ${prefix} followed by 32 hex digits (34 characters), got ${describe(value)}`);
+  return prefix + m[1].toLowerCase();
 }
 
-/**
- * AttributeSlot: which conversation_attribute_N / conversation_measure_N holds
- * the MOS. Optional (default 5), an integer 1..10.
- * @returns {number}
- */
+/** AttributeSlot: optional (default 5), an integer 1..10. */
 function parseSlot(value, field = 'AttributeSlot') {
-  if (value === undefined || value === null || value === '') return DEFAULT_SLOT;
-  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d{1,2}$/.test(value.trim()) ? Number(value) : NaN;
-  if (!Number.isInteger(n) || n < 1 || n > 10) {
-    throw new ValidationError(field, `${field} must be an integer from 1 to 10, got ${describe(value)}`);
-  }
-  return n;
+  if (value === undefined) return DEFAULT_SLOT;
+  if (!/^(10|[1-9])$/.test(value)) throw new ValidationError(field, `${field} must be an integer from 1 to 10, got ${describe(value)}`);
+  return Number(value);
 }
 
-/** A MOS on the 1.0–5.0 scale, as a number or a plain decimal string. */
-function mosValue(value) {
-  let n;
-  if (typeof value === 'number') n = value;
-  else if (typeof value === 'string' && DECIMAL.test(value)) n = Number(value);
-  else return undefined;
-  return Number.isFinite(n) && n >= 1 && n <= 5 ? n : undefined;
+/** A plain decimal with at most 2 decimals within [min, max]. */
+function parseDecimal(value, field, min, max) {
+  if (!/^\d{1,2}(\.\d{1,2})?$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ValidationError(field, `${field} must be a number from ${min} to ${max} with at most 2 decimals, got ${describe(value)}`);
+  }
+  return Number(value);
 }
 
-function isPlainObject(v) {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
+function parseSamples(value, field = 'Samples') {
+  if (!/^[1-9]\d{0,6}$/.test(value) || Number(value) > MAX_SAMPLES) {
+    throw new ValidationError(field, `${field} must be an integer from 1 to ${MAX_SAMPLES}, got ${describe(value)}`);
+  }
+  return Number(value);
 }
 
-function checkMosSummary(summary) {
-  const f = 'Attributes.mos_score';
-  if (!isPlainObject(summary)) throw new ValidationError(f, `${f} must be an object when present`);
-  for (const key of ['average', 'minimum']) {
-    if (typeof summary[key] !== 'number' || mosValue(summary[key]) === undefined) {
-      throw new ValidationError(`${f}.${key}`, `${f}.${key} must be a MOS between 1.0 and 5.0, got ${describe(summary[key])}${typeof summary[key] === 'number' ? ` (${summary[key]})` : ''}`);
-    }
-  }
-  if (summary.poorShare !== undefined && !(typeof summary.poorShare === 'number' && summary.poorShare >= 0 && summary.poorShare <= 1)) {
-    throw new ValidationError(`${f}.poorShare`, `${f}.poorShare must be a number between 0 and 1`);
-  }
-  if (summary.samples !== undefined && !(Number.isInteger(summary.samples) && summary.samples >= 1)) {
-    throw new ValidationError(`${f}.samples`, `${f}.samples must be an integer >= 1`);
+/**
+ * Checks that `event` holds only `allowed` fields (plus the runtime's own).
+ * Anything else (e.g. the old `Attributes`) is refused, so nothing unexpected
+ * can ride along toward TaskRouter.
+ */
+function onlyFields(event, allowed) {
+  for (const key of Object.keys(event)) {
+    if (RUNTIME_KEYS.has(key) || allowed.includes(key)) continue;
+    const shown = key.slice(0, 40).replace(/[^\x20-\x7e]/g, '?');
+    throw new ValidationError(key, `Unknown field "${shown}": this Function accepts only ${allowed.join(', ')}`);
   }
 }
 
 /**
- * Validates the plugin's Attributes for the MOS task and adds the marker.
- * @param {unknown} value JSON string of an object (form bodies) or, from a JSON
- *   body, the object itself
- * @param {string} originalTaskSid already validated
- * @param {number} slot already validated (parseSlot): only this slot's
- *   conversation_attribute_N / conversation_measure_N must hold a MOS; the
- *   other conversations keys are the original task's own data and pass as they are
- * @returns {{ attributes: object, json: string }} json is what TaskRouter gets
+ * The token's shape, checked before IAM sees it: present, at most 8 KiB,
+ * printable ASCII in JWT form. (twilio-flex-token-validator sets
+ * Content-Length to the character count, so non-ASCII would corrupt its request.)
+ * @returns {string|null} null when fine, else the reason (never containing the token)
  */
-function parseAttributes(value, originalTaskSid, slot = DEFAULT_SLOT) {
-  const field = 'Attributes';
-  let text;
-  if (typeof value === 'string') text = value;
-  else if (isPlainObject(value)) text = JSON.stringify(value);
-  else throw new ValidationError(field, `${field} must be a JSON string of an object, got ${describe(value)}`);
+function tokenProblem(token) {
+  if (token === undefined || token === null || token === '') return 'Token was not provided';
+  if (typeof token !== 'string') return 'Token must be a single text value';
+  if (token.length > TOKEN_MAX_CHARS) return `Token is longer than ${TOKEN_MAX_CHARS} characters`;
+  if (!JWT.test(token)) return 'Token is not a Flex token (a JWT of base64url parts)';
+  return null;
+}
 
-  const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > ATTRIBUTES_MAX_BYTES) {
-    throw new ValidationError(field, `${field} is ${bytes} bytes, over TaskRouter's ${ATTRIBUTES_MAX_BYTES}-byte attribute limit`);
-  }
-  let attributes;
-  try {
-    attributes = JSON.parse(text);
-  } catch (err) {
-    throw new ValidationError(field, `${field} is not valid JSON (${err.message})`);
-  }
-  if (!isPlainObject(attributes)) throw new ValidationError(field, `${field} must be a JSON object, got ${Array.isArray(attributes) ? 'an array' : describe(attributes)}`);
+/** get_mos_score: Token, TaskSid, CallSid. */
+function parseGetRequest(event) {
+  onlyFields(event, ['Token', 'TaskSid', 'CallSid']);
+  return {
+    taskSid: parseSid(required(event, 'TaskSid'), 'TaskSid', 'WT'),
+    callSid: parseSid(required(event, 'CallSid'), 'CallSid', 'CA'),
+  };
+}
 
-  const conv = attributes.conversations;
-  if (!isPlainObject(conv)) throw new ValidationError(`${field}.conversations`, `${field}.conversations must be an object`);
-  if (conv.conversation_id !== originalTaskSid) {
-    throw new ValidationError(
-      `${field}.conversations.conversation_id`,
-      `${field}.conversations.conversation_id must equal OriginalTaskSid ${originalTaskSid}, got ${describe(conv.conversation_id)}`,
-    );
-  }
-  for (const key of [`conversation_attribute_${slot}`, `conversation_measure_${slot}`]) {
-    const v = conv[key];
-    if (mosValue(v) === undefined) {
-      throw new ValidationError(`${field}.conversations.${key}`, `${field}.conversations.${key} must be a MOS between 1.0 and 5.0, got ${describe(v)}${typeof v === 'number' ? ` (${v})` : ''}`);
-    }
-  }
-  if (attributes.mos_score !== undefined) checkMosSummary(attributes.mos_score);
-  if (attributes[MARKER_KEY] !== undefined && attributes[MARKER_KEY] !== originalTaskSid) {
-    throw new ValidationError(`${field}.${MARKER_KEY}`, `${field}.${MARKER_KEY} is set by this service and must equal OriginalTaskSid ${originalTaskSid} if present`);
-  }
-
-  const withMarker = { ...attributes, [MARKER_KEY]: originalTaskSid };
-  const json = JSON.stringify(withMarker);
-  const finalBytes = Buffer.byteLength(json, 'utf8');
-  if (finalBytes > ATTRIBUTES_MAX_BYTES) {
-    throw new ValidationError(field, `${field} is ${finalBytes} bytes once ${MARKER_KEY} is added, over TaskRouter's ${ATTRIBUTES_MAX_BYTES}-byte attribute limit`);
-  }
-  return { attributes: withMarker, json };
+/** create_mos_score_task: Token, TaskSid, CallSid, AttributeSlot?, Average, Minimum, PoorShare, Samples, Source, Proof (voice-insights). */
+function parseCreateRequest(event) {
+  onlyFields(event, ['Token', 'TaskSid', 'CallSid', 'AttributeSlot', 'Average', 'Minimum', 'PoorShare', 'Samples', 'Source', 'Proof']);
+  const taskSid = parseSid(required(event, 'TaskSid'), 'TaskSid', 'WT');
+  const callSid = parseSid(required(event, 'CallSid'), 'CallSid', 'CA');
+  const slot = parseSlot(scalar(event, 'AttributeSlot'));
+  const source = required(event, 'Source');
+  if (!SOURCES.includes(source)) throw new ValidationError('Source', `Source must be one of ${SOURCES.join(', ')}, got ${describe(source)}`);
+  const average = parseDecimal(required(event, 'Average'), 'Average', 1, 5);
+  const minimum = parseDecimal(required(event, 'Minimum'), 'Minimum', 1, 5);
+  if (minimum > average) throw new ValidationError('Minimum', `Minimum (${minimum}) must not be above Average (${average})`);
+  const poorShare = parseDecimal(required(event, 'PoorShare'), 'PoorShare', 0, 1);
+  const samples = parseSamples(required(event, 'Samples'));
+  const proof = scalar(event, 'Proof');
+  if (source === 'voice-insights' && proof === undefined) throw new ValidationError('Proof', 'Proof is required when Source is voice-insights: send back the proof get_mos_score returned', 'invalid_proof');
+  if (proof !== undefined && !PROOF.test(proof)) throw new ValidationError('Proof', 'Proof is not a proof this service issued', 'invalid_proof');
+  return { taskSid, callSid, slot, summary: { average, minimum, poorShare, samples, source }, proof };
 }
 
 module.exports = {
   ValidationError,
-  parseCallSid,
-  parseTaskSid,
-  parseAttributes,
-  parseSlot,
-  mosValue,
-  DEFAULT_SLOT,
-  CALL_SID,
-  TASK_SID,
-  WORKSPACE_SID,
-  WORKFLOW_SID,
-  ATTRIBUTES_MAX_BYTES,
-  MARKER_KEY,
+  parseSid,
+  tokenProblem,
+  parseGetRequest,
+  parseCreateRequest,
+  TOKEN_MAX_CHARS,
 };

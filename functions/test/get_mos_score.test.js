@@ -6,15 +6,22 @@
  */
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { invoke, readFixture, VALID_TOKEN, scenario } = require('./support/harness');
-const { faults } = require('./support/fake-twilio');
+const { invoke, readFixture, VALID_TOKEN, TASK, scenario } = require('./support/harness');
+const { faults, makeToken } = require('./support/fake-twilio');
 const { fixture } = require('../../fixtures/metrics/generate');
 
 const expected = readFixture('expected.json');
 const CORS_DEFAULT = 'https://flex.twilio.com';
 
 function call(w, event, env = {}) {
-  return invoke('get_mos_score', { env: { ...w.env, ...env }, event: { Token: VALID_TOKEN, ...event } });
+  return invoke('get_mos_score', { env: { ...w.env, ...env }, event: { Token: VALID_TOKEN, TaskSid: TASK, ...event } });
+}
+
+/** The summary without the proof (checked in auth.test.js). */
+function summaryOf(res) {
+  assert.match(res.body.proof, /^v1\./);
+  const { proof, ...rest } = res.body;
+  return rest;
 }
 
 function assertCors(res, origin = CORS_DEFAULT) {
@@ -38,14 +45,15 @@ for (const name of ['call_60.json', 'call_360.json', 'call_1440.json']) {
     await scenario({ metricsByCall: { [f.callSid]: f.items } }, async (w) => {
       const res = await call(w, { CallSid: f.callSid });
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body, expected[name].summary);
+      assert.deepEqual(summaryOf(res), expected[name].summary);
       assertCors(res);
       const metrics = w.fake.requests.filter((r) => r.route === 'metrics');
       assert.equal(metrics.length, Math.ceil(f.items.filter((i) => i.edge === 'sdk_edge').length / 1000));
       assert.deepEqual(metrics[0].query, { Edge: 'sdk_edge', PageSize: '1000' });
       assert.equal(metrics[0].host, 'insights.twilio.com');
       assert.equal(w.count('validateToken'), 1);
-      assert.equal(w.fake.requests.length, metrics.length + 1, 'nothing else is called');
+      assert.equal(w.count('listTaskReservations'), 1, 'the authorisation');
+      assert.equal(w.fake.requests.length, metrics.length + 2, 'nothing else is called');
     });
   });
 }
@@ -55,7 +63,7 @@ test('pagination across 3 pages: follows next_page_url until it is null', async 
   await scenario({ metricsByCall: { [f.callSid]: f.items }, maxPageSize: 500 }, async (w) => {
     const res = await call(w, { CallSid: f.callSid });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, expected['call_1440.json'].summary);
+    assert.deepEqual(summaryOf(res), expected['call_1440.json'].summary);
     const pages = w.fake.requests.filter((r) => r.route === 'metrics');
     assert.equal(pages.length, 3);
     assert.deepEqual(pages.map((p) => p.query.PageToken), [undefined, 'PT500', 'PT1000']);
@@ -71,7 +79,7 @@ test('samples from other edges and null/missing/non-numeric MOS are ignored, eve
     await scenario({ metricsByCall: { [sid]: f }, ignoreEdgeFilter }, async (w) => {
       const res = await call(w, { CallSid: sid });
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body, expected['mixed_edges_nulls.json'].summary);
+      assert.deepEqual(summaryOf(res), expected['mixed_edges_nulls.json'].summary);
       const served = w.fake.requests.find((r) => r.route === 'metrics').response.metrics;
       assert.equal(served.some((m) => m.edge !== 'sdk_edge'), ignoreEdgeFilter);
     });
@@ -82,7 +90,7 @@ test('rounding happens once, half up: (4.30 + 4.31) / 2 -> 4.31', async () => {
   const sid = expected['rounding_tie.json'].callSid;
   await scenario({ metricsByCall: { [sid]: readFixture('rounding_tie.json') } }, async (w) => {
     const res = await call(w, { CallSid: sid });
-    assert.deepEqual(res.body, expected['rounding_tie.json'].summary);
+    assert.deepEqual(summaryOf(res), expected['rounding_tie.json'].summary);
     assert.equal(res.body.average, 4.31);
   });
 });
@@ -125,7 +133,7 @@ test('429 then success: retried once, 200', async () => {
   await scenario({ metricsByCall: { [f.callSid]: f.items }, failures: [faults.rateLimited('metrics', 1)] }, async (w) => {
     const res = await call(w, { CallSid: f.callSid });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, expected['call_60.json'].summary);
+    assert.deepEqual(summaryOf(res), expected['call_60.json'].summary);
     assert.deepEqual(w.fake.requests.filter((r) => r.route === 'metrics').map((r) => r.status), [429, 200]);
   });
 });
@@ -136,7 +144,7 @@ test('503 on the second page then success: only that page is retried', async () 
     w.fake.addFailure({ ...faults.serverError('metrics', 1, { status: 503 }), match: { PageToken: 'PT500' } });
     const res = await call(w, { CallSid: f.callSid });
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, expected['call_1440.json'].summary);
+    assert.deepEqual(summaryOf(res), expected['call_1440.json'].summary);
     assert.deepEqual(w.fake.requests.filter((r) => r.route === 'metrics').map((r) => `${r.status} ${r.query.PageToken || '-'}`), ['200 -', '503 PT500', '200 PT500', '200 PT1000']);
   });
 });
@@ -178,17 +186,21 @@ test('a missing token is 403 invalid_token in our JSON with our CORS, and nothin
       assertError(res, 403, 'invalid_token', /Token was not provided/);
     }
     assert.equal(w.fake.requests.length, 0);
+    const shapeless = await call(w, { CallSid: f.callSid, Token: 'expired-or-forged' });
+    assertError(shapeless, 403, 'invalid_token', /not a Flex token/);
+    assert.equal(w.fake.requests.length, 0, 'a token that is not a JWT never reaches IAM');
   });
 });
 
 test('an invalid token is 403 invalid_token; only the IAM validation is called', async () => {
   const f = fixture('call_60.json');
   await scenario({ metricsByCall: { [f.callSid]: f.items } }, async (w) => {
-    const res = await call(w, { CallSid: f.callSid, Token: 'expired-or-forged' });
-    assertError(res, 403, 'invalid_token', /Invalid Access Token/);
+    const forged = makeToken('expired-or-forged');
+    const res = await call(w, { CallSid: f.callSid, Token: forged });
+    assertError(res, 403, 'invalid_token', /rejected by Twilio/);
     assert.deepEqual(w.fake.requests.map((r) => `${r.host} ${r.route}`), ['iam.twilio.com validateToken']);
-    assert.equal(w.fake.requests[0].body.token, 'expired-or-forged');
-    assert.doesNotMatch(JSON.stringify(res.body), /expired-or-forged/, 'the token is not echoed');
+    assert.equal(w.fake.requests[0].body.token, forged);
+    assert.ok(!JSON.stringify(res.body).includes(forged), 'the token is not echoed');
   });
 });
 
@@ -201,7 +213,7 @@ test('CORS: ALLOWED_ORIGIN is honoured on success and error; "*" only when asked
     const err = await call(w, { CallSid: 'bad' }, { ALLOWED_ORIGIN: 'https://example.com' });
     assert.equal(err.status, 400);
     assert.equal(err.headers['Access-Control-Allow-Origin'], 'https://example.com');
-    const tokenErr = await call(w, { CallSid: f.callSid, Token: 'nope' }, { ALLOWED_ORIGIN: 'https://example.com' });
+    const tokenErr = await call(w, { CallSid: f.callSid, Token: makeToken('nope') }, { ALLOWED_ORIGIN: 'https://example.com' });
     assert.equal(tokenErr.headers['Access-Control-Allow-Origin'], 'https://example.com', 'not the validator\'s "*"');
     const star = await call(w, { CallSid: f.callSid }, { ALLOWED_ORIGIN: '*' });
     assert.equal(star.headers['Access-Control-Allow-Origin'], '*');

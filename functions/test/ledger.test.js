@@ -11,7 +11,6 @@ const { faults } = require('./support/fake-twilio');
 
 const ledger = require(functionsMap()['mos-ledger'].path);
 const { createClient } = require(functionsMap()['mos-twilio'].path);
-const { ATTRIBUTES_MAX_BYTES } = require(functionsMap()['mos-validate'].path);
 
 const TASK = 'WT' + '0123456789abcdef'.repeat(2);
 const SUMMARY = { average: 4.31, minimum: 3.02, poorShare: 0.05, samples: 360, source: 'voice-insights' };
@@ -161,6 +160,6 @@ test('the MOS task attributes are the server\'s own, small by construction', () 
   assert.equal(attributes.conversations.conversation_attribute_7, attributes.conversations.conversation_measure_7.toFixed(2), 'the text is derived from the measure');
   // the largest possible: slot 10, the longest numbers the validators allow, the longest source
   const worst = ledger.buildMosTaskAttributes({ taskSid: TASK, slot: 10, summary: { average: 1.11, minimum: 1.11, poorShare: 0.11, samples: Number.MAX_SAFE_INTEGER, source: 'voice-insights' } }).json;
-  assert.ok(Buffer.byteLength(worst) < 512 && Buffer.byteLength(worst) < ATTRIBUTES_MAX_BYTES, `${Buffer.byteLength(worst)} bytes`);
+  assert.ok(Buffer.byteLength(worst) < 512 && Buffer.byteLength(worst) < ledger.ATTRIBUTES_MAX_BYTES, `${Buffer.byteLength(worst)} bytes`);
   assert.ok(Buffer.byteLength(json) < 512);
 });

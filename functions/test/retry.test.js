@@ -59,3 +59,22 @@ test('withRetry gives up after MAX_ATTEMPTS, and earlier when the deadline would
   assert.equal(calls, 1, 'no retry when sleep + one request would not fit');
   assert.ok(Date.now() - started < 100);
 });
+
+test('no attempt, not even the first, starts when one request would not fit before the deadline: 503 timeout', async () => {
+  let calls = 0;
+  await assert.rejects(r.withRetry(async () => { calls += 1; return 'late'; }, { deadline: Date.now() + r.REQUEST_TIMEOUT_MS - 10 }), (e) => e.status === 503 && e.code === 'timeout');
+  assert.equal(calls, 0);
+});
+
+test('one Twilio error mapping: codes, statuses, and never Twilio\'s own text', () => {
+  const m = (err, opts) => r.mapTwilioError(err, 'doing X', opts);
+  assert.equal(m(rest(403, 17000)).code, 'advanced_features_required');
+  assert.equal(m(rest(404, 20404), { notFound: ['call_not_found', 'no call'] }).code, 'call_not_found');
+  assert.equal(m(rest(404, 20404)).code, 'twilio_error', 'a 404 without a meaning for the caller is a Twilio failure');
+  assert.equal(m(rest(401, 20003)).status, 500);
+  assert.equal(m(Object.assign(rest(429, 20429), { attempts: 4 })).message, 'Twilio kept answering 429 while doing X after 4 attempts');
+  const secret = Object.assign(new Error('connect ECONNREFUSED 10.1.2.3:443 internal-host'), { code: 'ECONNREFUSED' });
+  const net = m(secret);
+  assert.equal(net.status, 502);
+  assert.doesNotMatch(net.message, /10\.1\.2\.3|internal-host|ECONNREFUSED/);
+});

@@ -64,3 +64,18 @@ test('float noise does not flip an exact tie: mean of these six is exactly 3.815
   const item = (value) => ({ sdk_edge: { interval: { mos: { value } } } });
   assert.equal(summarise(values.map(item)).average, 3.82);
 });
+
+test('the one rounding rule: round2 and the MOS text agree with every vector of fixtures/rounding.json', () => {
+  const { vectors } = JSON.parse(require('fs').readFileSync(require('path').resolve(__dirname, '../../fixtures/rounding.json'), 'utf8'));
+  assert.ok(vectors.length >= 10, `${vectors.length} vectors`);
+  const { buildMosTaskAttributes } = require(functionsMap()['mos-ledger'].path);
+  for (const v of vectors) {
+    assert.equal(round2(v.x), v.round2, `round2(${v.x})`);
+    assert.equal(round2(v.x).toFixed(2), v.text, `text of ${v.x}`);
+    if (v.x >= 1 && v.x <= 5) {
+      const conv = buildMosTaskAttributes({ taskSid: 'WT' + 'a'.repeat(32), slot: 5, summary: { average: v.x, minimum: 1, poorShare: 0, samples: 1, source: 'sdk' } }).attributes.conversations;
+      assert.equal(conv.conversation_attribute_5, v.text, `attribute of ${v.x}`);
+      assert.equal(conv.conversation_measure_5, v.round2, `measure of ${v.x}`);
+    }
+  }
+});

@@ -956,4 +956,4 @@ if (require.main === module && (process.argv.includes('--port') || !process.env.
   });
 }
 
-module.exports = { startFakeTwilio, faults, DEFAULTS, makeToken, compileExpression, loadMetricsDir };
+module.exports = { startFakeTwilio, faults, DEFAULTS, makeToken, compileExpression };

@@ -20,6 +20,8 @@ const { checkRecordedResponses } = require('./schemas');
 const FUNCTIONS_DIR = path.resolve(__dirname, '../../functions');
 const FIXTURES_DIR = path.resolve(__dirname, '../../../fixtures/metrics');
 const VALID_TOKEN = DEFAULTS.validTokens[0];
+/** The original task the default token's worker (DEFAULTS.workerSid) handled, seeded by withFake unless `handled` is given. */
+const TASK = 'WT' + '0123456789abcdef'.repeat(2);
 
 function functionsMap() {
   const out = {};
@@ -41,14 +43,25 @@ function loadHandler(name) {
  * Invokes a Function and resolves with what would go on the wire.
  * @returns {Promise<{status:number, headers:object, body:any, ms:number}>}
  */
-function invoke(name, { env, event, timeoutMs = 15000 }) {
+const FORM = Object.freeze({ 'content-type': 'application/x-www-form-urlencoded' });
+
+/**
+ * @param {string} name Function name
+ * @param {{ env: object, event: object, headers?: object|null, timeoutMs?: number }} p
+ *   headers: what the runtime puts in event.request.headers (lowercase names; default a form POST's
+ *   Content-Type); null leaves event.request out
+ */
+function invoke(name, { env, event, headers = FORM, timeoutMs = 15000 }) {
   const handler = loadHandler(name);
   const context = { ...env, DOMAIN_NAME: 'localhost', PATH: `/${name}`, getTwilioClient: () => { throw new Error('the Functions must not use context.getTwilioClient()'); } };
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     let calls = 0;
     const timer = setTimeout(() => reject(new Error(`${name} never called back`)), timeoutMs);
-    handler(context, { ...event }, (err, response) => {
+    const ev = { ...event };
+    for (const k of Object.keys(ev)) if (ev[k] === undefined) delete ev[k]; // as a parsed body: absent, not undefined
+    if (headers) ev.request = { headers: { ...headers }, cookies: {} };
+    handler(context, ev, (err, response) => {
       calls += 1;
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (calls > 1) return reject(new Error(`${name} called back ${calls} times`));
@@ -69,13 +82,14 @@ function invoke(name, { env, event, timeoutMs = 15000 }) {
  * if any recorded Twilio response broke the OpenAPI schemas.
  */
 async function withFake(options = {}) {
-  const fake = await startFakeTwilio(options);
+  const fake = await startFakeTwilio({ handled: [{ workerSid: DEFAULTS.workerSid, taskSid: TASK }], ...options });
   const undo = install(fake.url);
   const env = {
     ACCOUNT_SID: fake.config.accountSid,
     AUTH_TOKEN: fake.config.authToken,
     WORKSPACE_SID: fake.config.workspaceSid,
     WORKFLOW_SID: fake.config.workflowSid,
+    SYNC_SERVICE_SID: fake.config.syncServiceSid,
   };
   return {
     fake,
@@ -104,4 +118,4 @@ async function scenario(options, fn) {
   }
 }
 
-module.exports = { invoke, loadHandler, withFake, scenario, functionsMap, readFixture, VALID_TOKEN, FIXTURES_DIR, FUNCTIONS_DIR };
+module.exports = { invoke, withFake, scenario, functionsMap, readFixture, VALID_TOKEN, TASK };

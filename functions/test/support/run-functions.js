@@ -22,8 +22,12 @@
  *   //   POST `${fns.url}/get_mos_score`, `${fns.url}/create_mos_score_task`
  *   await fns.close(); await fake.close();
  *
+ *   const { freePort } = require('functions/test/support/run-functions');
+ *   await freePort()          // a free loopback port (listened on, then closed): the one such helper
+ *
  * Default env (matches startFakeTwilio()'s DEFAULTS): ACCOUNT_SID, AUTH_TOKEN,
- * WORKSPACE_SID, WORKFLOW_SID. The env reaches the Functions' `context` via a
+ * WORKSPACE_SID, WORKFLOW_SID; SYNC_SERVICE_SID is left unset, so the ledger
+ * uses the "default" Sync service alias (the fake serves it). The env reaches the Functions' `context` via a
  * temporary .env file passed with `--env` (twilio-run replaces its
  * process.env with that file's contents). The redirect is a preload:
  * NODE_OPTIONS="--require <abs>/test/support/redirect-twilio.js" plus
@@ -49,6 +53,7 @@ const SERVICE_DIR = path.resolve(__dirname, '../..');
 const TWILIO_RUN_BIN = require.resolve('twilio-run/bin/twilio-run.js', { paths: [SERVICE_DIR] });
 const PRELOAD = path.join(__dirname, 'redirect-twilio.js');
 
+/** The one free-loopback-port helper of the repository (e2e and bench import it from here). */
 function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -171,4 +176,4 @@ if (require.main === module && (process.argv.includes('--twilio-url') || !proces
     });
 }
 
-module.exports = { startFunctions, SERVICE_DIR };
+module.exports = { startFunctions, freePort };

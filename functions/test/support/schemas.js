@@ -116,4 +116,4 @@ function checkRecordedResponses(requests) {
   return problems;
 }
 
-module.exports = { validateBody, validateTwilioError, checkRecordedResponses, OPERATION_OF_ROUTE, OAI_DIR };
+module.exports = { validateBody, checkRecordedResponses, OAI_DIR };
