@@ -55,7 +55,7 @@ async function pair(w, tasks, metrics) {
 
 async function deliver(w, batch, { allow503 = false } = {}) {
   const d = signedDelivery(batch, { sinkUrl: SINK, authToken: w.env.AUTH_TOKEN });
-  const res = await invoke('mos_events', { env: { ...w.env, SYNC_SERVICE_SID, MOS_EVENTS_URL: SINK }, event: runtimeEvent(d) });
+  const res = await invoke('mos_events', { env: { ...w.env, SYNC_SERVICE_SID, MOS_EVENTS_URL: SINK }, event: runtimeEvent(d), headers: d.headers });
   if (res.status !== 200 && !(allow503 && res.status === 503)) throw new Error(`mos_events answered ${res.status}: ${JSON.stringify(res.body)}`);
   return res;
 }

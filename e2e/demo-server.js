@@ -12,13 +12,12 @@
  *
  * Env: MOS_DEMO_ORDER=summary-first posts the summary before the task event.
  */
-const net = require('net');
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
 const FUNCTIONS = path.join(ROOT, 'functions');
 const { startFakeTwilio } = require(path.join(FUNCTIONS, 'test/support/fake-twilio'));
-const { startFunctions } = require(path.join(FUNCTIONS, 'test/support/run-functions'));
+const { startFunctions, freePort } = require(path.join(FUNCTIONS, 'test/support/run-functions'));
 const { cloudEvents, signedDelivery, post } = require(path.join(FUNCTIONS, 'test/support/event-streams'));
 const { summarise } = require(path.join(FUNCTIONS, 'functions/mos-summary.private'));
 const { install } = require(path.join(FUNCTIONS, 'test/support/redirect-twilio'));
@@ -32,16 +31,6 @@ const c = process.stdout.isTTY && !process.env.NO_COLOR
 const say = (s = '') => process.stdout.write(`${s}\n`);
 const indent = (s, n) => s.split('\n').map((l) => ' '.repeat(n) + l).join('\n');
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function main() {
   say(c.b('plugin-mos-score demo, server mode') + c.dim(' — no browser: Event Streams tells the mos_events Function; it writes the MOS task'));

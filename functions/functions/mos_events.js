@@ -48,7 +48,6 @@ const REQUIRED = [
   ['WORKSPACE_SID', /^WS[0-9a-fA-F]{32}$/],
   ['WORKFLOW_SID', /^WW[0-9a-fA-F]{32}$/],
 ];
-const DEFAULT_TASK_CHANNEL = 'mos_score';
 
 /**
  * What Voice Insights says and what the ledger writes, for a call whose
@@ -81,7 +80,7 @@ function buildDeps(context, deadline) {
       if (statusOf(err) !== 409) throw err;
     });
   const slot = parseSlot(context.ATTRIBUTE_SLOT, 'ATTRIBUTE_SLOT');
-  const channel = typeof context.TASK_CHANNEL === 'string' && context.TASK_CHANNEL.trim() ? context.TASK_CHANNEL.trim() : DEFAULT_TASK_CHANNEL;
+  const channel = ledger.taskChannel(context);
   return {
     items: sync.syncMaps(events.JOIN_MAP).syncMapItems,
     ensureMap,

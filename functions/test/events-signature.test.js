@@ -14,7 +14,7 @@ const chatBatch = () => [cloudEvents.task({ id: 'EVchat1', channel: 'chat' })];
 
 async function deliver(w, delivery) {
   const env = { ...w.env, SYNC_SERVICE_SID, MOS_EVENTS_URL: SINK };
-  return invoke('mos_events', { env, event: runtimeEvent(delivery) });
+  return invoke('mos_events', { env, event: runtimeEvent(delivery), headers: delivery.headers });
 }
 
 test('a valid signature passes (200, the chat task skipped) and calls no Twilio API', () =>

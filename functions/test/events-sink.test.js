@@ -25,7 +25,7 @@ async function originalTask(w, worker = CALL) {
 
 function deliver(w, batch) {
   const d = signedDelivery(batch, { sinkUrl: SINK, authToken: w.env.AUTH_TOKEN });
-  return invoke('mos_events', { env: { ...w.env, SYNC_SERVICE_SID, MOS_EVENTS_URL: SINK }, event: runtimeEvent(d) });
+  return invoke('mos_events', { env: { ...w.env, SYNC_SERVICE_SID, MOS_EVENTS_URL: SINK }, event: runtimeEvent(d), headers: d.headers });
 }
 
 const mosTasks = (w) => [...w.fake.tasks.values()].filter((t) => t.task_channel_unique_name === 'mos_score');

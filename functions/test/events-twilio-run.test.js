@@ -3,10 +3,9 @@
 // Event Streams' signed deliveries over HTTP to /mos_events, the whole path to one MOS task.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const net = require('net');
 const twilio = require('twilio');
 const { startFakeTwilio } = require('./support/fake-twilio');
-const { startFunctions } = require('./support/run-functions');
+const { startFunctions, freePort } = require('./support/run-functions');
 const { checkRecordedResponses } = require('./support/schemas');
 const { readFixture } = require('./support/harness');
 const { cloudEvents, signedDelivery, post } = require('./support/event-streams');
@@ -15,16 +14,6 @@ const { install } = require('./support/redirect-twilio');
 const expected = readFixture('expected.json');
 const CALL = expected['call_60.json'].callSid;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 test('twilio-run: signed task.wrapup + call-summary deliveries (each twice) make exactly one MOS task; a forged one gets 403', { timeout: 60000 }, async (t) => {
   const fake = await startFakeTwilio({ metricsByCall: { [CALL]: readFixture('call_60.json') } });
