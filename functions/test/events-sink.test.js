@@ -130,3 +130,45 @@ test('a Twilio failure answers 503 (Event Streams delivers again) and the redeli
     assert.equal(redelivered.body.written, 1);
     assert.equal(mosTasks(w).length, 1);
   }));
+
+/* ───── plugin mode and server mode for the same task: the shared ledger lets one write ───── */
+
+const { VALID_TOKEN, TASK } = require('./support/harness');
+
+async function pluginWrites(w) {
+  const score = await invoke('get_mos_score', { env: w.env, event: { Token: VALID_TOKEN, TaskSid: TASK, CallSid: CALL } });
+  assert.equal(score.status, 200, JSON.stringify(score.body));
+  const s = score.body;
+  const res = await invoke('create_mos_score_task', {
+    env: w.env,
+    event: { Token: VALID_TOKEN, TaskSid: TASK, CallSid: CALL, AttributeSlot: '5', Average: String(s.average), Minimum: String(s.minimum), PoorShare: String(s.poorShare), Samples: String(s.samples), Source: s.source, Proof: s.proof },
+  });
+  assert.equal(res.status, 200, JSON.stringify(res.body));
+  return res.body;
+}
+
+async function serverWrites(w) {
+  const joined = await deliver(w, [cloudEvents.task({ id: 'EVboth0001', taskSid: TASK, workerLeg: CALL })]);
+  assert.equal(joined.status, 200, JSON.stringify(joined.body));
+  const done = await deliver(w, [cloudEvents.summary({ id: 'EVboth0002', callSid: CALL })]);
+  assert.equal(done.status, 200, JSON.stringify(done.body));
+  return done.body;
+}
+
+for (const [name, run] of [
+  ['plugin first, then the server', async (w) => [await pluginWrites(w), await serverWrites(w)]],
+  ['server first, then the plugin', async (w) => { const s = await serverWrites(w); return [await pluginWrites(w), s]; }],
+  ['plugin and server at the same moment', async (w) => Promise.all([pluginWrites(w), serverWrites(w)])],
+]) {
+  test(`plugin (create_mos_score_task) and server (mos_events) for the same task, ${name}: exactly 1 MOS task`, () =>
+    scenario({ metricsByCall: METRICS }, async (w) => {
+      const [plugin, server] = await run(w);
+      const made = mosTasks(w);
+      assert.equal(made.length, 1);
+      assert.equal(made[0].assignment_status, 'canceled');
+      assert.equal(plugin.sid, made[0].sid);
+      assert.equal(server.written + server.exists, 1);
+      assert.equal(plugin.created, server.written === 0, 'exactly one of them created it');
+      assert.equal(w.count('createTask'), 1);
+    }));
+}
