@@ -131,20 +131,13 @@ async function runGrouped(halves, limit, work, random = Math.random) {
   return results;
 }
 
-exports.handler = async function mosEvents(context, event, callback) {
-  const started = Date.now();
-  let answered = false;
-  const finish = (status, body) => {
-    if (answered) return;
-    answered = true;
-    respond(callback, status, body);
-  };
+/** @returns {Promise<[number, object]>} status and body of the answer */
+async function handle(context, event, started) {
   for (const [key, pattern] of REQUIRED) {
     const v = context[key];
     if (typeof v !== 'string' || !pattern.test(v)) {
       log('error', `environment variable ${key} is ${v ? 'malformed' : 'not set'}`);
-      finish(500, { error: { code: 'internal_error', message: `Environment variable ${key} is ${v ? 'malformed' : 'not set'}` } });
-      return;
+      return [500, { error: { code: 'internal_error', message: `Environment variable ${key} is ${v ? 'malformed' : 'not set'}` } }];
     }
   }
 
@@ -156,8 +149,7 @@ exports.handler = async function mosEvents(context, event, callback) {
   const check = events.verifySignature({ authToken: context.AUTH_TOKEN, signature: events.header(event, 'x-twilio-signature'), url, body });
   if (!check.ok) {
     log('warn', `403: ${check.reason}`);
-    finish(403, { error: { code: 'invalid_signature', message: `Request rejected: ${check.reason}` } });
-    return;
+    return [403, { error: { code: 'invalid_signature', message: `Request rejected: ${check.reason}` } }];
   }
 
   // 2. Parse; a skipped event is answered 200 (redelivering it would not change it).
@@ -172,35 +164,49 @@ exports.handler = async function mosEvents(context, event, callback) {
       log('info', `skipped: ${err.message}`);
     }
   }
+  if (halves.length === 0) return [200, counts];
 
   // 3. Join and write, within the budget.
   const deadline = started + SINK_BUDGET_MS;
   let deps;
   try {
-    deps = halves.length ? buildDeps(context, deadline) : null;
+    deps = buildDeps(context, deadline);
   } catch (err) {
-    log('error', `server mode is not deployable as is: ${err.message}`);
-    finish(500, { error: { code: 'internal_error', message: err.message } });
-    return;
+    log('error', `server mode is misconfigured: ${err.message}`);
+    return [500, { error: { code: 'internal_error', message: err.message } }];
   }
-  const timer = setTimeout(() => finish(503, { error: { code: 'retry_later', message: `not finished within ${SINK_BUDGET_MS} ms` }, ...counts }), SINK_BUDGET_MS + 300);
   const results = await runGrouped(halves, CONCURRENCY, (half) => events.processHalf(half, deps));
-  clearTimeout(timer);
   let retryable = 0;
   results.forEach((r, i) => {
     const key = { written: 'written', exists: 'exists', joined: 'joined', duplicate: 'duplicates', no_mos: 'noMos' }[r.outcome];
-    if (key) counts[key] += 1;
-    else {
-      retryable += 1;
-      const err = r.error;
-      const what = err ? `${statusOf(err) !== undefined ? `HTTP ${statusOf(err)} ` : ''}${err.message || err}` : 'budget spent before it started';
-      log('error', `event ${halves[i].id} (${halves[i].type}, call ${halves[i].callSid}) ${r.outcome}: ${what}; Event Streams will deliver it again`);
+    if (key) {
+      counts[key] += 1;
+      return;
     }
+    retryable += 1;
+    const h = halves[i];
+    log('error', `event ${h.id} (${h.type}, call ${h.callSid}) not done: ${r.error && r.error.message}; Event Streams will deliver it again`);
   });
-  if (retryable > 0) finish(503, { error: { code: 'retry_later', message: `${retryable} of ${raw.length} events not done; deliver again` }, ...counts });
-  else finish(200, counts);
-};
+  if (retryable > 0) return [503, { error: { code: 'retry_later', message: `${retryable} of ${raw.length} events not done; deliver again` }, ...counts }];
+  return [200, counts];
+}
 
-exports.SINK_BUDGET_MS = SINK_BUDGET_MS;
-exports.CONCURRENCY = CONCURRENCY;
-exports.runGrouped = runGrouped;
+exports.handler = function mosEvents(context, event, callback) {
+  const started = Date.now();
+  let answered = false;
+  const finish = (status, body) => {
+    if (answered) return;
+    answered = true;
+    clearTimeout(timer);
+    respond(callback, status, body);
+  };
+  // The last word, should a Twilio call outlive its own timeout: Event Streams waits 5 s.
+  const timer = setTimeout(() => finish(503, { error: { code: 'retry_later', message: `not finished within ${SINK_BUDGET_MS} ms` } }), SINK_BUDGET_MS + 300);
+  handle(context, event, started).then(
+    ([status, body]) => finish(status, body),
+    (err) => {
+      log('error', `unexpected: ${err && err.message}`);
+      finish(500, { error: { code: 'internal_error', message: 'Unexpected error; see the Function logs' } });
+    },
+  );
+};
