@@ -34,8 +34,11 @@ const DEFAULT_ALLOWED_ORIGIN = 'https://flex.twilio.com';
 const ORIGIN = /^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/;
 const AUTH_TIMEOUT_MS = 3000;
 const BODY_TYPES = ['application/x-www-form-urlencoded', 'application/json'];
-/** Reasons the validator rejects with when IAM never answered properly (its own text is a string). */
-const IAM_DOWN = /ECONN|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket|Unexpected|JSON|timeout/i;
+/**
+ * The validator rejects with a bare string: Twilio's `message` when IAM answered, or Node's error
+ * text when it did not. These mean "IAM did not decide" (down, overloaded, garbled), not "invalid".
+ */
+const IAM_DOWN = /ECONN|ETIMEDOUT|EAI_AGAIN|ENOTFOUND|socket|Unexpected|JSON|timeout|Internal Server Error|Service Unavailable|Bad Gateway|Too Many Requests|^undefined$/i;
 
 /** `[mos-score]`-prefixed logging; never given the token. */
 function logger(name) {

@@ -62,6 +62,8 @@ const CANCELLABLE = new Set(['pending', 'reserved']);
 /** How long a loser waits for the winner to record its MOS task before answering in_progress. */
 const LOSER_WAIT_MS = 3000;
 const LOSER_POLL_MS = 250;
+/** Twilio stops every Function invocation at 10 s: a claim older than this has no live writer. */
+const WINNER_LIFE_MS = 10 * 1000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -151,7 +153,7 @@ async function claim(client, { serviceSid, taskSid, deadline, log, now = Date.no
     }
   }
   const held = item.data || {};
-  if (typeof held.mosTaskSid === 'string') return { won: false, winnerSid: held.mosTaskSid, state: held.state || 'created' };
+  if (typeof held.mosTaskSid === 'string') return { won: false, winnerSid: held.mosTaskSid, state: held.state || 'created', claimedAt: Number(held.claimedAt) };
   // Our own create, committed by Sync but answered with an error and retried: we won.
   if (held.owner === owner) return { won: true, item, takenOver: false };
   const claimedAt = Number(held.claimedAt);
@@ -162,7 +164,7 @@ async function claim(client, { serviceSid, taskSid, deadline, log, now = Date.no
       return { won: true, item: taken, takenOver: true };
     }
   }
-  return { won: false, winnerSid: null, state: 'claimed' };
+  return { won: false, winnerSid: null, state: 'claimed', claimedAt };
 }
 
 /**
@@ -271,11 +273,15 @@ async function awaitWinner(client, ctx, first) {
   const { serviceSid, taskSid, deadline, workspaceSid, log } = ctx;
   let seen = first;
   const waitUntil = Math.min(Date.now() + LOSER_WAIT_MS, deadline - 2500);
-  while (!seen.winnerSid && Date.now() + LOSER_POLL_MS < waitUntil) {
+  // Wait for 'done' (created and cancelled). A winner SID alone is enough once the wait is over,
+  // or at once when the winner's claim is older than any live Function (Twilio stops them at 10 s).
+  const winnerGone = () => seen.winnerSid && !(Date.now() - seen.claimedAt < WINNER_LIFE_MS);
+  while (seen.state !== 'done' && !winnerGone() && Date.now() + LOSER_POLL_MS < waitUntil) {
     await sleep(LOSER_POLL_MS);
     const item = await fetchItem(client, { serviceSid, taskSid, deadline });
     const data = (item && item.data) || {};
-    if (typeof data.mosTaskSid === 'string') seen = { winnerSid: data.mosTaskSid, state: data.state };
+    if (typeof data.mosTaskSid === 'string') seen = { winnerSid: data.mosTaskSid, state: data.state, claimedAt: Number(data.claimedAt) };
+    else if (!item) break; // released after a failure: the caller retries and may win
   }
   if (!seen.winnerSid) {
     throw new HttpError(503, 'in_progress', `Another request is writing the MOS task for ${taskSid}; retry`);

@@ -129,3 +129,14 @@ test('Twilio hanging on every request: our JSON answer within 8 s', async () => 
     assert.equal(res.headers['Content-Type'], 'application/json');
   });
 });
+
+test('IAM answering 500 or 429 is 503 auth_unavailable (retry), not invalid_token', async () => {
+  const { faults } = require('./support/fake-twilio');
+  for (const failure of [faults.serverError('validateToken', 1), faults.rateLimited('validateToken', 1), faults.serverError('validateToken', 1, { status: 503 })]) {
+    await scenario(options([{ workerSid: WORKER_A, taskSid: TASK }], { failures: [failure] }), async (w) => {
+      const res = await get(w);
+      assert.equal(res.status, 503, JSON.stringify(res.body));
+      assert.equal(res.body.error.code, 'auth_unavailable');
+    });
+  }
+});

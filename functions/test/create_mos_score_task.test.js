@@ -201,3 +201,18 @@ test('missing or malformed WORKSPACE_SID / WORKFLOW_SID / SYNC_SERVICE_SID is 50
     assert.match(badSync.body.error.message, /SYNC_SERVICE_SID/);
   });
 });
+
+test('200 concurrent creates for one task, 150 ms Twilio latency: exactly one MOS task', async () => {
+  await scenario({ metricsByCall, latencyMs: 150 }, async (w) => {
+    const s = await fetchSummary(w);
+    const answers = await Promise.all(Array.from({ length: 200 }, () => create(w, createEvent(s))));
+    assert.equal(w.fake.tasks.size, 1);
+    const [task] = w.fake.tasks.values();
+    assert.equal(task.assignment_status, 'canceled');
+    for (const a of answers) {
+      assert.ok(a.status === 200 || (a.status === 503 && a.body.error.code === 'in_progress'), `${a.status} ${JSON.stringify(a.body)}`);
+      if (a.status === 200) assert.equal(a.body.sid, task.sid);
+    }
+    assert.equal(answers.filter((a) => a.status === 200 && a.body.created).length, 1);
+  });
+});

@@ -170,3 +170,68 @@ test('CLI mode prints its URL as JSON and serves the committed fixtures', async 
     child.kill('SIGTERM');
   }
 });
+
+test('the schema check also rejects off-spec Sync items, reservations and Events', () => {
+  const item = { key: 'k', account_sid: DEFAULTS.accountSid, service_sid: DEFAULTS.syncServiceSid, map_sid: 'MP' + 'a'.repeat(32), url: 'https://sync.twilio.com/v1/x', revision: '0', data: {}, date_expires: null, date_created: '2026-01-01T00:00:00Z', date_updated: '2026-01-01T00:00:00Z', created_by: 'system' };
+  assert.deepEqual(validateBody('CreateSyncMapItem', 201, item), []);
+  assert.notDeepEqual(validateBody('CreateSyncMapItem', 201, { ...item, revision: 0 }), [], 'revision is a string on the wire');
+  assert.notDeepEqual(validateBody('FetchSyncMapItem', 200, { ...item, ttl: 60 }), [], 'no invented keys');
+  assert.notDeepEqual(validateBody('UpdateSyncMapItem', 200, { ...item, map_sid: 'MX' + 'a'.repeat(32) }), []);
+  const meta = { page: 0, page_size: 50, first_page_url: 'https://taskrouter.twilio.com/v1/x', previous_page_url: null, next_page_url: null, url: 'https://taskrouter.twilio.com/v1/x', key: 'reservations' };
+  const res = { account_sid: DEFAULTS.accountSid, date_created: '2026-01-01T00:00:00Z', date_updated: '2026-01-01T00:00:00Z', reservation_status: 'completed', sid: 'WR' + 'a'.repeat(32), task_sid: 'WT' + 'a'.repeat(32), worker_name: 'w', worker_sid: 'WK' + 'a'.repeat(32), workspace_sid: DEFAULTS.workspaceSid, url: 'https://taskrouter.twilio.com/v1/x', links: {} };
+  assert.deepEqual(validateBody('ListTaskReservation', 200, { reservations: [res], meta }), []);
+  assert.notDeepEqual(validateBody('ListTaskReservation', 200, { reservations: [{ ...res, reservation_status: 'done' }], meta }), []);
+  assert.notDeepEqual(validateBody('ListEvent', 200, { events: [{ sid: 'WR' + 'a'.repeat(32) }], meta: { ...meta, key: 'events' } }), [], 'an Event SID is EV…');
+});
+
+test('Sync: 409 on a taken key, 412 on a stale If-Match, TTL expiry, "default" alias, all on spec', async () => {
+  const fake = await startFakeTwilio({});
+  const undo = install(fake.url);
+  try {
+    const client = twilio(fake.config.accountSid, fake.config.authToken);
+    const svc = client.sync.v1.services('default');
+    await assert.rejects(svc.syncMaps('m').syncMapItems.create({ key: 'a', data: {} }), (e) => e.status === 404 && e.code === 54200);
+    await svc.syncMaps.create({ uniqueName: 'm' });
+    await assert.rejects(svc.syncMaps.create({ uniqueName: 'm' }), (e) => e.status === 409);
+    const items = client.sync.v1.services(fake.config.syncServiceSid).syncMaps('m').syncMapItems;
+    const a = await items.create({ key: 'a', data: { n: 1 }, itemTtl: 1 });
+    assert.ok(a.dateExpires);
+    await assert.rejects(items.create({ key: 'a', data: {} }), (e) => e.status === 409 && e.code === 54208);
+    const b = await items('a').update({ data: { n: 2 }, ifMatch: a.revision });
+    assert.equal(b.revision, '1');
+    await assert.rejects(items('a').update({ data: { n: 3 }, ifMatch: a.revision }), (e) => e.status === 412 && e.code === 54205);
+    await assert.rejects(items('a').remove({ ifMatch: a.revision }), (e) => e.status === 412);
+    await new Promise((r) => setTimeout(r, 1100));
+    await assert.rejects(items('a').fetch(), (e) => e.status === 404 && e.code === 54201, 'expired after its 1 s TTL');
+    const c = await items.create({ key: 'a', data: {} });
+    assert.equal(await items('a').remove({ ifMatch: c.revision }), true);
+    await assert.rejects(client.sync.v1.services('IS' + 'f'.repeat(32)).syncMaps('m').fetch(), (e) => e.status === 404);
+  } finally {
+    undo();
+    await fake.close();
+  }
+  assert.deepEqual(checkRecordedResponses(fake.requests), []);
+});
+
+test('TaskRouter: a seeded handled task shows its reservation while live, only its Events once deleted, Events expire after 30 days', async () => {
+  const WT = 'WT' + 'a'.repeat(32);
+  const WK = DEFAULTS.workerSid;
+  const fake = await startFakeTwilio({ handled: [{ workerSid: WK, taskSid: WT }, { workerSid: WK, taskSid: 'WT' + 'b'.repeat(32), live: false, minutesAgo: 31 * 24 * 60 }] });
+  const undo = install(fake.url);
+  try {
+    const ws = twilio(fake.config.accountSid, fake.config.authToken).taskrouter.v1.workspaces(fake.config.workspaceSid);
+    const live = await ws.tasks(WT).reservations.list({ workerSid: WK });
+    assert.deepEqual(live.map((r) => r.reservationStatus), ['completed']);
+    assert.deepEqual(await ws.tasks(WT).reservations.list({ workerSid: 'WK' + 'c'.repeat(32) }), []);
+    const recent = await ws.events.list({ taskSid: WT, workerSid: WK, eventType: 'reservation.accepted' });
+    assert.equal(recent.length, 1, 'default window 15 min; seeded 1 min ago');
+    fake.expireTask(WT);
+    await assert.rejects(ws.tasks(WT).reservations.list(), (e) => e.status === 404);
+    assert.equal((await ws.events.list({ taskSid: WT, minutes: 60 })).length, 4, 'created, accepted, wrapup, completed');
+    assert.equal((await ws.events.list({ taskSid: 'WT' + 'b'.repeat(32), minutes: 60 * 24 * 60 })).length, 0, 'older than 30 days: gone');
+  } finally {
+    undo();
+    await fake.close();
+  }
+  assert.deepEqual(checkRecordedResponses(fake.requests), []);
+});

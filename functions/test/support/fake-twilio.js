@@ -313,6 +313,15 @@ async function startFakeTwilio(options = {}) {
   const nextHex = () => hex32(0xabc00000 + (counter += 1));
   /** The one Sync service: uniqueName -> { sid, unique_name, revision, createdMs, updatedMs, items: Map key -> item } */
   const sync = { maps: new Map() };
+  /** Delays end with close(): a held answer must not keep the test process alive. */
+  const timers = new Set();
+  const delay = (ms) => new Promise((resolve) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      resolve();
+    }, ms);
+    timers.add(t);
+  });
 
   function addEvent(type, whenMs, data, resource) {
     events.push({ sid: 'EV' + nextHex(), event_type: type, event_date_ms: whenMs, event_data: data, resource_sid: resource.sid, resource_type: resource.type, description: `${resource.type} ${type}` });
@@ -838,8 +847,8 @@ async function startFakeTwilio(options = {}) {
       } else {
         entry.route = classify(req.method, url.pathname);
         const failure = ROUTES.includes(entry.route) ? takeFailure(entry.route, query) : null;
-        if (cfg.latencyMs) await new Promise((r) => setTimeout(r, cfg.latencyMs));
-        if (failure && failure.delayMs) await new Promise((r) => setTimeout(r, failure.delayMs));
+        if (cfg.latencyMs) await delay(cfg.latencyMs);
+        if (failure && failure.delayMs) await delay(failure.delayMs);
         if (!(failure && failure.status && !failure.commit)) [status, payload, extraHeaders] = route(req, entry.route, url, query, body);
         // Without `commit` the operation never happened; with it, it did and the answer is lost.
         if (failure && failure.status) {
@@ -907,6 +916,8 @@ async function startFakeTwilio(options = {}) {
       requests.length = 0;
     },
     close() {
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
       return new Promise((resolve) => {
         for (const s of sockets) s.destroy();
         server.close(() => resolve());

@@ -3,7 +3,10 @@
  * Runs the Functions in this process the way Twilio Serverless / twilio-run
  * does: globals `Twilio` (with twilio-run's own Response class) and `Runtime`
  * (getFunctions() keyed like twilio-run: path without extension and without
- * ".private"), a `context` built from env, and a callback.
+ * ".private"), a `context` built from env, an `event` carrying
+ * `request.headers` as @twilio/runtime-handler builds it (default: a form
+ * POST's Content-Type), and a callback. withFake() seeds "worker
+ * DEFAULTS.workerSid handled TASK" unless given its own `handled`.
  *
  * The Twilio side is a fake on loopback: redirect-twilio.js swaps the https
  * transport for *.twilio.com, so the real `twilio` client and the real
