@@ -202,52 +202,54 @@ const isPrecondition = (err) => statusOf(err) === 412;
 const isNotFound = (err) => statusOf(err) === 404;
 
 /**
- * Folds `half` into the Sync Map Item of its call leg: create (atomic; the
- * first half wins), else fetch + update with If-Match on the revision,
- * retried on 409/412 so two concurrent halves never lose one another.
+ * Folds `half` into the Sync Map Item of its call leg, read first: a half the
+ * item already holds (a redelivery) costs this one read and nothing else.
+ * Otherwise `beforeFold` runs once (the original task's link, so a half is
+ * only ever recorded after its side effects), then the item is created
+ * (atomic: when two first halves race, one gets 409 and reads again) or
+ * updated with If-Match on its revision (412: read again).
  * @param {object} items client.sync.v1.services(S).syncMaps(JOIN_MAP).syncMapItems
  * @param {(fn) => Promise} retry the caller's deadline-aware retry (mos-twilio withRetry)
  * @param {() => Promise} [ensureMap] creates JOIN_MAP (a 409 "already exists" counts as done)
+ * @param {() => Promise} [beforeFold] runs once, before this half is first recorded
  * @returns {Promise<{ data: object, revision: string, duplicate: boolean, calls: number }>}
  */
-async function joinHalf(items, half, { retry = (fn) => fn(), maxRounds = 5, ensureMap } = {}) {
+async function joinHalf(items, half, { retry = (fn) => fn(), maxRounds = 5, ensureMap, beforeFold } = {}) {
   let calls = 0;
   let mapChecked = false;
+  let prepared = false;
   for (let round = 0; round < maxRounds; round += 1) {
-    const fresh = mergeHalf(null, half).data;
+    let item = null;
     try {
       calls += 1;
-      const item = await retry(() => items.create({ key: half.callSid, data: fresh, itemTtl: JOIN_TTL_SECONDS }));
-      return { data: item.data, revision: item.revision, duplicate: false, calls };
+      item = await retry(() => items(half.callSid).fetch());
     } catch (err) {
-      if (isNotFound(err) && ensureMap && !mapChecked) {
+      if (!isNotFound(err)) throw err;
+    }
+    const merged = mergeHalf(item && item.data, half);
+    if (!merged.changed) return { data: item.data, revision: item.revision, duplicate: true, calls };
+    if (beforeFold && !prepared) {
+      await beforeFold();
+      prepared = true;
+    }
+    try {
+      calls += 1;
+      const written = item
+        ? await retry(() => items(half.callSid).update({ data: merged.data, ifMatch: item.revision, itemTtl: JOIN_TTL_SECONDS }))
+        : await retry(() => items.create({ key: half.callSid, data: merged.data, itemTtl: JOIN_TTL_SECONDS }));
+      return { data: written.data, revision: written.revision, duplicate: false, calls };
+    } catch (err) {
+      if (!item && isNotFound(err) && ensureMap && !mapChecked) {
         // The join map does not exist yet (first event after deployment): create it once.
         mapChecked = true;
         calls += 1;
         await ensureMap();
         continue;
       }
-      if (!isCollision(err)) throw err;
-    }
-    let item;
-    try {
-      calls += 1;
-      item = await retry(() => items(half.callSid).fetch());
-    } catch (err) {
-      if (isNotFound(err)) continue; // expired or removed between create and fetch: create again
-      throw err;
-    }
-    const merged = mergeHalf(item.data, half);
-    if (!merged.changed) return { data: item.data, revision: item.revision, duplicate: merged.duplicate, calls };
-    try {
-      calls += 1;
-      const updated = await retry(() => items(half.callSid).update({ data: merged.data, ifMatch: item.revision, itemTtl: JOIN_TTL_SECONDS }));
-      return { data: updated.data, revision: updated.revision, duplicate: merged.duplicate, calls };
-    } catch (err) {
-      if (!isPrecondition(err) && !isNotFound(err)) throw err;
+      if (!isCollision(err) && !isPrecondition(err) && !isNotFound(err)) throw err;
     }
   }
-  throw new Error(`[mos-score] join for call ${half.callSid} did not settle after ${maxRounds} rounds of concurrent updates`);
+  throw new Error(`join for call ${half.callSid} did not settle after ${maxRounds} rounds of concurrent updates`);
 }
 
 /** Marks the join item written (If-Match; a lost race means another run already did). */
@@ -327,12 +329,14 @@ async function linkOriginalTask(taskCtx, taskSid, { retry = (fn) => fn(), maxRou
 async function processHalf(half, deps) {
   const { items, retry = (fn) => fn(), log } = deps;
   let link;
-  if (half.kind === 'task' && half.type === TYPES.TASK_WRAPUP) {
-    link = await linkOriginalTask(deps.taskCtx(half.taskSid), half.taskSid, { retry });
-    if (link === 'other') log.info(`task ${half.taskSid} already has another conversations.conversation_id; kept as it is`);
-  }
+  const linkFirst = half.kind === 'task' && half.type === TYPES.TASK_WRAPUP
+    ? async () => {
+      link = await linkOriginalTask(deps.taskCtx(half.taskSid), half.taskSid, { retry });
+      if (link === 'other') log.info(`task ${half.taskSid} already has another conversations.conversation_id; kept as it is`);
+    }
+    : undefined;
   const joinStarted = Date.now();
-  const joined = await joinHalf(items, half, { retry, ensureMap: deps.ensureMap });
+  const joined = await joinHalf(items, half, { retry, ensureMap: deps.ensureMap, beforeFold: linkFirst });
   const data = joined.data;
   if (!isReady(data)) return { outcome: joined.duplicate ? 'duplicate' : 'joined', link };
   const taskSid = data.task.sid;

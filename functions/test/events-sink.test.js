@@ -80,6 +80,22 @@ test('both halves in one batch, and the batch delivered again out of order: 1 MO
     assert.equal(mosTasks(w).length, 1);
   }));
 
+test('the two halves in two deliveries at the same moment (the join item created concurrently, 409 then If-Match): 1 MOS task', () =>
+  scenario({ metricsByCall: METRICS }, async (w) => {
+    const taskSid = await originalTask(w);
+    const [a, b] = await Promise.all([
+      deliver(w, [cloudEvents.task({ id: 'EVrace0001', taskSid, workerLeg: CALL })]),
+      deliver(w, [cloudEvents.summary({ id: 'EVrace0002', callSid: CALL })]),
+    ]);
+    assert.deepEqual([a.status, b.status], [200, 200], JSON.stringify([a.body, b.body]));
+    assert.equal(a.body.written + b.body.written, 1);
+    assert.equal(mosTasks(w).length, 1);
+    const joinCreates = w.fake.requests.filter((r) => r.route === 'createSyncMapItem' && r.path.includes('/mos_score_join/') && r.status === 201);
+    assert.equal(joinCreates.length, 1, 'one join item, created once');
+    const item = w.fake.sync.maps.get('mos_score_join').items.get(CALL.slice(0, 2) + CALL.slice(2).toLowerCase());
+    assert.deepEqual([Boolean(item.data.task), Boolean(item.data.summary), item.data.done], [true, true, true]);
+  }));
+
 test('a voice task with no SDK leg: no task, one clear [mos-score] line', () =>
   scenario({ metricsByCall: METRICS }, async (w) => {
     const taskSid = await originalTask(w);
