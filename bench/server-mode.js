@@ -100,15 +100,22 @@ async function main() {
       for (let i = 0; i < CALLS; i += 1) pairs.push(await pair(w, tasks, metrics));
       w.fake.addFailure({ route: '*', times: Infinity, delayMs: LATENCY_MS });
       const samples = [];
+      let redelivered = 0;
       for (const p of pairs) {
         await deliver(w, [p.task]);
         const t0 = process.hrtime.bigint();
-        const res = await deliver(w, [p.summary]);
+        // A 503 (the write did not fit) is delivered again at once; the time then includes it
+        // (Event Streams' own retry delay comes on top, and is not documented).
+        let res = await deliver(w, [p.summary], { allow503: true });
+        while (res.status === 503) {
+          redelivered += 1;
+          res = await deliver(w, [p.summary], { allow503: true });
+        }
         samples.push(Number(process.hrtime.bigint() - t0) / 1e6);
         if (res.body.written !== 1) throw new Error(`summary for ${p.callSid} wrote ${res.body.written} MOS tasks`);
       }
       samples.sort((a, b) => a - b);
-      say(`latency summary event → MOS task, ${LATENCY_MS} ms per Twilio call: p50 ${pct(samples, 50).toFixed(0)} ms, p95 ${pct(samples, 95).toFixed(0)} ms, max ${samples[samples.length - 1].toFixed(0)} ms (${samples.length} calls; the sink's budget is 5000 ms)`);
+      say(`latency summary event → MOS task, ${LATENCY_MS} ms per Twilio call: p50 ${pct(samples, 50).toFixed(0)} ms, p95 ${pct(samples, 95).toFixed(0)} ms, max ${samples[samples.length - 1].toFixed(0)} ms (${samples.length} calls, ${redelivered} answered 503 and delivered again; the sink's budget is 5000 ms)`);
     } finally {
       await w.close();
     }
