@@ -10,21 +10,24 @@
  *   const ledger = require(Runtime.getFunctions()['mos-ledger'].path);
  *   // client: a `twilio` helper client (mos-twilio createClient(context))
  *   // serviceSid: ledger.syncServiceSid(context)  (SYNC_SERVICE_SID, default "default")
- *   // taskSid: the ORIGINAL task's SID, normalised: "WT" + 32 lowercase hex (mos-validate normaliseSid)
+ *   // taskSid: the ORIGINAL task's SID, normalised: "WT" + 32 lowercase hex (mos-validate parseSid(v, 'TaskSid', 'WT'))
+ *   // summary: { average, minimum, poorShare, samples, source: 'voice-insights'|'sdk' }, range-checked by the caller
+ *   //          (average/minimum 1..5, poorShare 0..1, samples integer >= 1)
  *   // deadline: epoch ms by which Twilio calls must stop (mos-http passes it to handlers)
  *   // log: { info, warn, error } writing "[mos-score] ..." lines
  *
  *   await ledger.claim(client, { serviceSid, taskSid, deadline, log })
  *     -> { won: true, item, takenOver: boolean }   this caller owns the write
- *     -> { won: false, winnerSid: 'WT…' | null, state }  someone else does; winnerSid is the MOS task
- *        once recorded (null while the winner is still creating it)
+ *     -> { won: false, winnerSid: 'WT…' | null, state, claimedAt }  someone else does; winnerSid is the
+ *        MOS task once recorded (null while the winner is still creating it)
  *   await ledger.record(client, { serviceSid, taskSid, deadline, log, item }, mosTaskSid, state = 'created')
  *     -> stores the MOS task SID in the claim (If-Match on the claim's revision)
  *   ledger.buildMosTaskAttributes({ taskSid, slot, summary }) -> { attributes, json }
  *   await ledger.writeMosTask(client, { serviceSid, workspaceSid, workflowSid, channel, taskSid, slot, summary, deadline, log })
  *     -> { sid: 'WT…', created: true|false }   claim -> create -> record -> cancel -> record done
- *     throws HttpError 503 `in_progress` when another writer holds a fresh claim and has not
- *     recorded its task before our deadline (retry later), or a mapped Twilio error.
+ *     A loser waits up to 3 s for the winner to finish ('done') and answers { sid: winner, created: false };
+ *     throws HttpError 503 `in_progress` when the winner has not even recorded its task by then
+ *     (retry later), or a mapped Twilio error (mos-twilio mapTwilioError).
  *
  * ── How the claim works ─────────────────────────────────────────────────────
  * Map `mos_score_ledger` in the Sync service (created on first use; a
@@ -339,7 +342,12 @@ async function writeMosTask(client, { serviceSid, workspaceSid, workflowSid, cha
       created = true;
     }
   }
-  const recorded = await record(client, { ...ctx, item: claimed.item }, task.sid, 'created');
+  // A failed record must not leave the task uncancelled: the claim then stays 'claimed' and the
+  // takeover after STALE_AFTER_MS finds this task by its marker.
+  const recorded = await record(client, { ...ctx, item: claimed.item }, task.sid, 'created').catch((err) => {
+    if (log) log.warn(`ledger: could not record MOS task ${task.sid} for ${taskSid} (${err.code || 'error'}); it is found by its marker later`);
+    return null;
+  });
   await cancelTask(client, { workspaceSid, deadline, log }, task);
   if (recorded) await record(client, { ...ctx, item: recorded }, task.sid, 'done').catch((err) => log && log.warn(`ledger: could not mark ${taskSid} done (${err.code || 'error'}); a later request re-checks the cancel`));
   return { sid: task.sid, created };

@@ -190,6 +190,9 @@ test('Sync: 409 on a taken key, 412 on a stale If-Match, TTL expiry, "default" a
   try {
     const client = twilio(fake.config.accountSid, fake.config.authToken);
     const svc = client.sync.v1.services('default');
+    const service = await svc.fetch();
+    assert.equal(service.sid, fake.config.syncServiceSid);
+    assert.equal(service.uniqueName, 'default');
     await assert.rejects(svc.syncMaps('m').syncMapItems.create({ key: 'a', data: {} }), (e) => e.status === 404 && e.code === 54200);
     await svc.syncMaps.create({ uniqueName: 'm' });
     await assert.rejects(svc.syncMaps.create({ uniqueName: 'm' }), (e) => e.status === 409);

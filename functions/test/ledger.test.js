@@ -165,3 +165,18 @@ test('the MOS task attributes are the server\'s own, small by construction', () 
   assert.ok(Buffer.byteLength(worst) < 512 && Buffer.byteLength(worst) < ledger.ATTRIBUTES_MAX_BYTES, `${Buffer.byteLength(worst)} bytes`);
   assert.ok(Buffer.byteLength(json) < 512);
 });
+
+test('a failed record still cancels the task and answers created:true; a later takeover finds the task by its marker', async () => {
+  await scenario({ failures: [{ ...faults.serverError('updateSyncMapItem', 4) }] }, async (w) => {
+    const client = createClient(w.env);
+    const res = await ledger.writeMosTask(client, args(w));
+    assert.equal(res.created, true);
+    assert.equal(w.fake.tasks.get(res.sid).assignment_status, 'canceled');
+    assert.equal(item(w).data.state, 'claimed', 'the ledger never learned the SID');
+    await assert.rejects(ledger.writeMosTask(client, args(w)), (e) => e.code === 'in_progress', 'within 60 s the claim is respected');
+    item(w).data.claimedAt = Date.now() - ledger.STALE_AFTER_MS - 1000; // a minute later
+    assert.deepEqual(await ledger.writeMosTask(client, args(w)), { sid: res.sid, created: false });
+    assert.equal(w.fake.tasks.size, 1);
+    assert.equal(item(w).data.mosTaskSid, res.sid);
+  });
+});

@@ -47,7 +47,7 @@
  * `route` in the log is one of: 'metrics' (ListMetric), 'createTask'
  * (CreateTask), 'listTasks' (ListTask), 'fetchTask' (FetchTask), 'updateTask'
  * (UpdateTask), 'listTaskReservations' (ListTaskReservation), 'listEvents'
- * (ListEvent), 'createSyncMap', 'fetchSyncMap', 'createSyncMapItem',
+ * (ListEvent), 'fetchSyncService' (FetchService), 'createSyncMap', 'fetchSyncMap', 'createSyncMapItem',
  * 'fetchSyncMapItem', 'updateSyncMapItem', 'deleteSyncMapItem' (the Sync v1
  * operations of the same names), 'validateToken' (IAM), 'control', 'unknown'. `host` is the
  * Twilio host the client meant (from redirect-twilio.js), or '127.0.0.1'.
@@ -71,6 +71,7 @@
  *   GET  /v1/Workspaces/{WS}/Tasks/{WT}/Reservations  ListTaskReservation: WorkerSid, ReservationStatus (404 once the task is deleted)
  *   GET  /v1/Workspaces/{WS}/Events          ListEvent: TaskSid, WorkerSid, EventType, ReservationSid, Minutes (default 15),
  *                                            StartDate, EndDate; only the last 30 days exist
+ *   GET  /v1/Services/{IS|default}           FetchService (the one service; unique_name "default")
  *   POST /v1/Services/{IS|default}/Maps      CreateSyncMap: UniqueName (409, 54301 when taken)
  *   GET  /v1/Services/{IS}/Maps/{MP|name}    FetchSyncMap (404, 54200)
  *   POST /v1/Services/{IS}/Maps/{M}/Items    CreateSyncMapItem: Key, Data (JSON), ItemTtl/Ttl (404 54200 no map; 409 54208 key taken)
@@ -109,7 +110,7 @@ const DEFAULTS = Object.freeze({
   taskChannels: Object.freeze(['default', 'voice', 'chat', 'sms', 'video', 'email', 'mos_score']),
 });
 
-const ROUTES = ['metrics', 'createTask', 'listTasks', 'fetchTask', 'updateTask', 'validateToken', 'listTaskReservations', 'listEvents',
+const ROUTES = ['fetchSyncService', 'metrics', 'createTask', 'listTasks', 'fetchTask', 'updateTask', 'validateToken', 'listTaskReservations', 'listEvents',
   'createSyncMap', 'fetchSyncMap', 'createSyncMapItem', 'fetchSyncMapItem', 'updateSyncMapItem', 'deleteSyncMapItem'];
 const SYNC_MAX_TTL_S = 31536000;
 const EVENT_RETENTION_MS = 30 * 24 * 3600 * 1000;
@@ -313,6 +314,7 @@ async function startFakeTwilio(options = {}) {
   const nextHex = () => hex32(0xabc00000 + (counter += 1));
   /** The one Sync service: uniqueName -> { sid, unique_name, revision, createdMs, updatedMs, items: Map key -> item } */
   const sync = { maps: new Map() };
+  const startedMs = Date.now();
   /** Delays end with close(): a held answer must not keep the test process alive. */
   const timers = new Set();
   const delay = (ms) => new Promise((resolve) => {
@@ -446,6 +448,7 @@ async function startFakeTwilio(options = {}) {
   function classify(method, p) {
     if (/^\/v1\/Workspaces\/[^/]+\/Tasks\/[^/]+\/Reservations$/.test(p)) return method === 'GET' ? 'listTaskReservations' : 'unknown';
     if (/^\/v1\/Workspaces\/[^/]+\/Events$/.test(p)) return method === 'GET' ? 'listEvents' : 'unknown';
+    if (/^\/v1\/Services\/[^/]+$/.test(p)) return method === 'GET' ? 'fetchSyncService' : 'unknown';
     if (/^\/v1\/Services\/[^/]+\/Maps$/.test(p)) return method === 'POST' ? 'createSyncMap' : 'unknown';
     if (/^\/v1\/Services\/[^/]+\/Maps\/[^/]+$/.test(p)) return method === 'GET' ? 'fetchSyncMap' : 'unknown';
     if (/^\/v1\/Services\/[^/]+\/Maps\/[^/]+\/Items$/.test(p)) return method === 'POST' ? 'createSyncMapItem' : 'unknown';
@@ -729,6 +732,15 @@ async function startFakeTwilio(options = {}) {
     const [, , , service, , mapId, , key] = parts;
     if (service !== cfg.syncServiceSid && service !== 'default') return [404, errorBody(404, 20404, `The requested resource /v1/Services/${service} was not found`)];
     const now = Date.now();
+    if (name === 'fetchSyncService') {
+      const url = `${base}/v1/Services/${cfg.syncServiceSid}`;
+      return [200, {
+        sid: cfg.syncServiceSid, unique_name: 'default', account_sid: cfg.accountSid, friendly_name: 'Default Service',
+        date_created: twilioDate(startedMs), date_updated: twilioDate(startedMs), url, webhook_url: null, webhooks_from_rest_enabled: false,
+        reachability_webhooks_enabled: false, acl_enabled: false, reachability_debouncing_enabled: false, reachability_debouncing_window: 5000,
+        links: { documents: `${url}/Documents`, lists: `${url}/Lists`, maps: `${url}/Maps`, streams: `${url}/Streams` },
+      }];
+    }
     if (name === 'createSyncMap') {
       const unique = body.UniqueName;
       if (unique !== undefined && sync.maps.has(unique)) return [409, errorBody(409, 54301, `Unique name already exists: ${unique}`)];
