@@ -1,20 +1,13 @@
 'use strict';
 /**
- * Server mode (issue 11): the Event Streams webhook sink's rules, kept apart
- * from the handler so the benchmark and the tests run them in-process.
- *
- *   - readBatch / sinkUrl / verifySignature: the request as Twilio signed it
- *     (X-Twilio-Signature over the sink URL + bodySHA256, checked with the real
- *     `twilio` helper's validateRequestWithBody);
- *   - parseTaskEvent / parseSummaryEvent: the two CloudEvents we use, with
- *     Twilio's field names, to typed halves (or a reason to skip);
- *   - joinHalf: one Sync Map Item per agent call leg holds whichever half
- *     came first (atomic create, then If-Match updates), idempotent per
- *     CloudEvent id;
- *   - linkOriginalTask: conversations.conversation_id on the original task
- *     with TaskRouter's If-Match (ETag), never overwriting a concurrent change.
- * Both halves known: the MOS comes from mos-insights (the get_mos_score
- * fetch and summary), and the task is written by the shared ledger.
+ * Server mode (issue 11): the rules of the Event Streams sink mos_events, apart
+ * from its handler so tests and the bench run them in-process: the request as
+ * Twilio signed it (URL + bodySHA256, real `twilio` helper), the two CloudEvents
+ * we use (TaskRouter task.wrapup/.completed, Voice Insights call-summary
+ * .predicted-complete/.complete), the join of the two in one Sync Map Item per
+ * agent call leg (either order, idempotent per CloudEvent id), the original
+ * task's link with If-Match, and processHalf, which ends in mos-insights (the
+ * get_mos_score read) and the shared ledger. See docs/server-mode.md.
  */
 const twilio = require('twilio');
 
@@ -32,8 +25,6 @@ const JOIN_MAP = 'mos_score_join';
 const JOIN_TTL_SECONDS = 2 * 24 * 3600;
 /** Sequential Twilio calls from "both halves known" to the end: metrics, claim, create, record, cancel, record, join done, +1 spare. */
 const WRITE_CALLS = 8;
-/** How many CloudEvent ids a join item remembers (a task and a summary, redelivered a few times). */
-const MAX_IDS = 16;
 
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 const TASK_SID = /^WT[0-9a-fA-F]{32}$/;
@@ -183,7 +174,7 @@ function mergeHalf(data, half) {
   const ids = Array.isArray(cur.ids) ? cur.ids : [];
   const known = half.kind === 'task' ? Boolean(cur.task) : Boolean(cur.summary);
   if (ids.includes(half.id) || known) return { data: cur, changed: false, duplicate: true };
-  const next = { ...cur, ids: [...ids, half.id].slice(-MAX_IDS) };
+  const next = { ...cur, ids: [...ids, half.id] }; // at most two: one per half
   if (half.kind === 'task') next.task = { sid: half.taskSid, type: half.type };
   else next.summary = { type: half.type };
   return { data: next, changed: true, duplicate: false };
@@ -365,7 +356,6 @@ module.exports = {
   TYPES,
   JOIN_MAP,
   JOIN_TTL_SECONDS,
-  MAX_IDS,
   readBatch,
   bodyText,
   sinkUrl,

@@ -10,6 +10,7 @@
  *   503 retry_later         an event failed or did not finish within the
  *                           budget; Event Streams delivers the batch again and
  *                           the finished events are no-ops then
+ *   500 internal_error      a missing/malformed environment variable (named)
  *
  * The answer always comes within SINK_BUDGET_MS (Event Streams waits 5 s).
  */
