@@ -40,6 +40,8 @@ test('skips with one clear reason: chat task, voice task with no SDK leg, other 
     [{ ...cloudEvents.summary(), id: undefined }, /no usable "id"/],
     [{ ...cloudEvents.summary(), data: { call_sid: 'CA1' } }, /no valid call_sid/],
     ['not an object', /not a CloudEvent object/],
+    // the sink test event (sinks:test:create), as Twilio's blog example shows it
+    [{ specversion: '1.0', type: 'com.twilio.eventstreams.test-event', source: 'Sink', id: 'AC11111111111111111111111111111111', dataschema: 'https://events-schemas.twilio.com/EventStreams.TestSink/1.json', datacontenttype: 'application/json', time: '2026-06-10T06:02:54.377Z', data: { test_id: 'cae2f9e2-c277-4612-8ad3-93c1a7a3ef88' } }, /type com.twilio.eventstreams.test-event, which this sink does not use/],
   ];
   for (const [ce, re] of reasons) assert.throws(() => ev.parseEvent(ce), (err) => err.name === 'SkipEvent' && re.test(err.message), String(re));
 });
