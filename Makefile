@@ -12,8 +12,9 @@ setup:
 bundle: setup
 	@bash scripts/build-bundle.sh
 
+# MODE=server: server mode (Event Streams → mos_events), no browser.
 demo: setup
-	@bash scripts/demo.sh
+	@if [ "$(MODE)" = server ]; then bash scripts/demo-server.sh; else bash scripts/demo.sh; fi
 
 test: setup
 	@bash scripts/test.sh

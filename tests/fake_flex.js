@@ -60,8 +60,6 @@ export function makeManager(customDataJson, token, worker = WORKER) {
   return manager;
 }
 
-export function setToken(manager, token) { manager.user.token = token; }
-
 export function listenerCount(manager) { return manager.events.listenerCount('taskWrapup'); }
 
 export function addVoiceClient(manager) {

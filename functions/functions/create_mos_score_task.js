@@ -19,9 +19,7 @@ const { wrap } = require(Runtime.getFunctions()['mos-http'].path);
 const { parseCreateRequest } = require(Runtime.getFunctions()['mos-validate'].path);
 const { createClient } = require(Runtime.getFunctions()['mos-twilio'].path);
 const { authorize, verifyProof } = require(Runtime.getFunctions()['mos-auth'].path);
-const { writeMosTask, syncServiceSid } = require(Runtime.getFunctions()['mos-ledger'].path);
-
-const DEFAULT_TASK_CHANNEL = 'mos_score';
+const { writeMosTask, syncServiceSid, taskChannel } = require(Runtime.getFunctions()['mos-ledger'].path);
 
 exports.handler = wrap({
   name: 'create_mos_score_task',
@@ -29,7 +27,7 @@ exports.handler = wrap({
   parse: parseCreateRequest,
   handler: async (context, { taskSid, callSid, slot, summary, proof }, { deadline, log, identity }) => {
     const serviceSid = syncServiceSid(context);
-    const channel = typeof context.TASK_CHANNEL === 'string' && context.TASK_CHANNEL.trim() ? context.TASK_CHANNEL.trim() : DEFAULT_TASK_CHANNEL;
+    const channel = taskChannel(context);
     const client = createClient(context);
     if (summary.source === 'voice-insights') {
       verifyProof(context, proof, { principal: identity.principal, taskSid, callSid, summary });

@@ -52,6 +52,7 @@ const MAP_NAME = 'mos_score_ledger';
 const ITEM_TTL_S = 7 * 24 * 3600;
 const STALE_AFTER_MS = 60 * 1000;
 const DEFAULT_SYNC_SERVICE = 'default';
+const DEFAULT_TASK_CHANNEL = 'mos_score';
 const SYNC_SERVICE = /^(IS[0-9a-fA-F]{32}|default)$/;
 const MARKER_KEY = 'mos_score_for';
 /**
@@ -75,6 +76,12 @@ function syncServiceSid(context) {
   if (raw === '') return DEFAULT_SYNC_SERVICE;
   if (!SYNC_SERVICE.test(raw)) throw new HttpError(500, 'internal_error', 'Environment variable SYNC_SERVICE_SID is malformed (IS followed by 32 hex digits, or "default")');
   return raw;
+}
+
+/** TASK_CHANNEL: the MOS tasks' TaskChannel (unique name or TC… SID), default mos_score. */
+function taskChannel(context) {
+  const raw = context && typeof context.TASK_CHANNEL === 'string' ? context.TASK_CHANNEL.trim() : '';
+  return raw || DEFAULT_TASK_CHANNEL;
 }
 
 function itemsOf(client, serviceSid) {
@@ -352,6 +359,7 @@ module.exports = {
   buildMosTaskAttributes,
   writeMosTask,
   syncServiceSid,
+  taskChannel,
   MAP_NAME,
   STALE_AFTER_MS,
   ATTRIBUTES_MAX_BYTES,

@@ -145,5 +145,6 @@ module.exports = {
   tokenProblem,
   parseGetRequest,
   parseCreateRequest,
+  parseSlot,
   TOKEN_MAX_CHARS,
 };

@@ -149,11 +149,23 @@ test('twilio-run: 40 concurrent creates for a fresh task, 150 ms Twilio latency:
     const res = await fetch(`${fns.url}/create_mos_score_task`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
     return { status: res.status, type: res.headers.get('content-type'), body: await res.json() };
   }));
-  assert.equal(fake.tasks.size, 1);
   for (const a of answers) {
     assert.match(a.type, /^application\/json/);
     assert.ok(a.status === 200 || a.status === 503, `${a.status} ${JSON.stringify(a.body)}`);
   }
-  assert.equal(answers.filter((a) => a.status === 200 && a.body.created).length, 1);
+  // On a loaded machine the winner itself may answer 503 (its watchdog fired
+  // after Twilio committed); the plugin then retries. So: at most one
+  // `created: true`, and a retry converges on the one MOS task.
+  assert.ok(answers.filter((a) => a.status === 200 && a.body.created).length <= 1);
+  let retry;
+  for (let i = 0; i < 20; i += 1) {
+    const res = await fetch(`${fns.url}/create_mos_score_task`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
+    retry = { status: res.status, body: await res.json() };
+    if (retry.status === 200) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.equal(retry.status, 200, JSON.stringify(retry.body));
+  assert.equal(fake.tasks.size, 1);
+  assert.equal(retry.body.sid, [...fake.tasks.keys()][0]);
   assert.deepEqual(checkRecordedResponses(fake.requests), []);
 });

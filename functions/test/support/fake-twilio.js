@@ -258,6 +258,24 @@ function compileExpression(src) {
   return root;
 }
 
+/* ─────────────── TaskRouter task versions (ETag / If-Match) ───────────────
+ * "Tasks have a version, represented in the ETag header when you POST or GET
+ * the Task Resource ... If the ETag does not match the provided version, the
+ * operation will fail with a 412 response" (https://www.twilio.com/docs/taskrouter/api/task).
+ * Every successful update bumps the version. The 412 body's code is not
+ * documented; 20412 is assumed (the Functions map by HTTP status only).
+ */
+function etagOf(task) {
+  return { ETag: `"${task.version}"` };
+}
+
+/** @returns {null | [412, object]} */
+function ifMatchFailure(req, task) {
+  const wanted = req.headers['if-match'];
+  if (wanted === undefined || wanted === '*' || wanted === etagOf(task).ETag || wanted === String(task.version)) return null;
+  return [412, errorBody(412, 20412, `Task ${task.sid} has version ${task.version}; If-Match ${wanted} is stale`)];
+}
+
 /* ───────────────────────── server ───────────────────────── */
 
 /**
@@ -524,9 +542,10 @@ async function startFakeTwilio(options = {}) {
         workflow_sid: cfg.workflowSid,
         createdMs: now,
         updatedMs: now,
+        version: 0,
       };
       tasks.set(task.sid, task);
-      return [201, taskJson(task, base, { withAttributes: true })];
+      return [201, taskJson(task, base, { withAttributes: true }), etagOf(task)];
     }
 
     if (name === 'listTasks') {
@@ -556,9 +575,11 @@ async function startFakeTwilio(options = {}) {
     const task = tasks.get(m[2]);
     if (!task) return [404, errorBody(404, 20404, `The requested resource /v1/Workspaces/${m[1]}/Tasks/${m[2]} was not found`)];
 
-    if (name === 'fetchTask') return [200, taskJson(task, base, { withAttributes: true })];
+    if (name === 'fetchTask') return [200, taskJson(task, base, { withAttributes: true }), etagOf(task)];
 
     // updateTask
+    const ifMatch = ifMatchFailure(req, task);
+    if (ifMatch) return ifMatch;
     const status = body.AssignmentStatus;
     if (status !== undefined) {
       const from = task.assignment_status;
@@ -577,7 +598,8 @@ async function startFakeTwilio(options = {}) {
       }
     }
     task.updatedMs = Date.now();
-    return [200, taskJson(task, base, { withAttributes: true })];
+    task.version += 1;
+    return [200, taskJson(task, base, { withAttributes: true }), etagOf(task)];
   }
 
   function reservationJson(r, base) {
@@ -830,6 +852,7 @@ async function startFakeTwilio(options = {}) {
       };
       let status;
       let payload;
+      let extraHeaders = {};
       if (url.pathname.startsWith('/__fake/')) {
         [status, payload] = control(req, url, body);
         entry.route = 'control';
@@ -838,7 +861,7 @@ async function startFakeTwilio(options = {}) {
         const failure = ROUTES.includes(entry.route) ? takeFailure(entry.route, query) : null;
         if (cfg.latencyMs) await delay(cfg.latencyMs);
         if (failure && failure.delayMs) await delay(failure.delayMs);
-        if (!(failure && failure.status && !failure.commit)) [status, payload] = route(req, entry.route, url, query, body);
+        if (!(failure && failure.status && !failure.commit)) [status, payload, extraHeaders] = route(req, entry.route, url, query, body);
         // Without `commit` the operation never happened; with it, it did and the answer is lost.
         if (failure && failure.status) {
           status = failure.status;
@@ -854,7 +877,7 @@ async function startFakeTwilio(options = {}) {
         return;
       }
       const text = JSON.stringify(payload);
-      res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+      res.writeHead(status, { ...(status < 300 ? extraHeaders : {}), 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
       res.end(text);
     });
   });
