@@ -332,11 +332,10 @@ async function main() {
 
   if (process.env.BENCH_BURST !== '0') {
     await runScript('functions burst', path.join(__dirname, 'functions-burst.js'));
-    // bench/server-mode.js (issue 11) comes with the server-side mode (branch `srv`);
-    // until it is in this tree the line below says so. HOOK: nothing else to change here.
+    // bench/server-mode.js (issue 11) comes with the server-side mode; a tree without it says so.
     const serverMode = path.join(__dirname, 'server-mode.js');
     if (fs.existsSync(serverMode)) await runScript('server-mode', serverMode);
-    else say('server-mode: NOT MEASURED: bench/server-mode.js is not in this tree yet (it comes with the server-side mode, branch `srv`); make bench runs it once it is');
+    else say('server-mode: NOT MEASURED: bench/server-mode.js is not in this tree (it comes with the server-side mode)');
   } else say('functions burst, server-mode: skipped (BENCH_BURST=0)');
   say(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s${failed ? `; ${failed} measurement(s) FAILED` : ''}`);
   process.exitCode = failed ? 1 : 0;
