@@ -6,7 +6,10 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 say() { printf '[setup] %s\n' "$*"; }
 export PATH="$HOME/.cargo/bin:$PATH"
 
-# Rust → wasm
+# Rust → wasm, and the lint tools `make test` runs (a minimal rustup profile lacks them)
+for c in rustfmt clippy; do
+  rustup component list --installed | grep -q "^$c" || { say "rustup component add $c"; rustup component add "$c"; }
+done
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "rustup target add wasm32-unknown-unknown"
   rustup target add wasm32-unknown-unknown

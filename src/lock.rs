@@ -7,12 +7,6 @@ use std::rc::Rc;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsValue;
 
-thread_local! {
-    /// One shared rejection handler. A `once_into_js` closure per request would
-    /// leak whenever the promise resolves (it is then never called).
-    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
-}
-
 /// Held lock; dropping it releases the lock.
 pub struct LockGuard {
     release: Option<Function>,
@@ -95,11 +89,19 @@ pub fn try_lock(name: &str, then: Box<dyn FnOnce(Lock)>) {
     });
     let opts = Object::new();
     let _ = Reflect::set(&opts, &"ifAvailable".into(), &JsValue::TRUE);
+    let rejected = Rc::clone(&then);
     match js::call(&locks, "request", &[&JsValue::from_str(name), &opts, &cb]) {
-        // Swallow a rejection so it never surfaces as unhandled.
-        Ok(p) => IGNORE.with(|ignore| {
-            let _ = js::call(&p, "catch", &[ignore.as_ref()]);
-        }),
+        // The request settles when the lock is released, or rejects without
+        // ever calling back (e.g. SecurityError): then the job runs unlocked
+        // rather than stalling; the backend's ledger still guards it.
+        Ok(p) => js::settle(
+            &Promise::from(p),
+            Box::new(move |r| {
+                if let (Err(_), Some(then)) = (r, rejected.take()) {
+                    then(Lock::Unsupported)
+                }
+            }),
+        ),
         // The callback was never handed over: it will not run.
         Err(_) => {
             if let Some(then) = then.take() {

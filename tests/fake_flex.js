@@ -27,7 +27,15 @@ for (const level of ['debug', 'info', 'warn', 'error', 'log']) {
   };
 }
 
+const realLockRequest = navigator.locks.request.bind(navigator.locks);
+
+/** Web Locks that refuse every request without calling back (SecurityError). */
+export function refuseLocks() {
+  navigator.locks.request = () => Promise.reject(new DOMException('The request was denied.', 'SecurityError'));
+}
+
 export function reset() {
+  navigator.locks.request = realLockRequest;
   localStorage.clear();
   state.requests = [];
   state.scripts = {};

@@ -52,6 +52,8 @@ extern "C" {
     fn replace_voice_client(manager: &JsValue, empty: bool) -> JsValue;
     #[wasm_bindgen(js_name = storageGet)]
     fn storage_get(key: &str) -> Option<String>;
+    #[wasm_bindgen(js_name = refuseLocks)]
+    fn refuse_locks();
     #[wasm_bindgen(js_name = forceGc)]
     fn force_gc_promise() -> js_sys::Promise;
 }
@@ -504,6 +506,7 @@ async fn stored_jobs_are_minimal_and_scoped_to_account_and_worker() {
             "dueAt",
             "live",
             "proof",
+            "refetched",
             "slot",
             "state",
             "summary",
@@ -628,6 +631,15 @@ async fn sdk_source_without_samples_warns_and_sends_nothing() {
     assert_eq!(pending(), 0);
     assert_eq!(logged("warn", "no live MOS samples"), 1);
     assert_eq!(logged("warn", VOICE_SID), 1);
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_lock_request_does_not_stall_the_job() {
+    let manager = begin(json!({}));
+    refuse_locks();
+    emit_wrapup(&manager, &voice_task());
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    reset();
 }
 
 #[wasm_bindgen_test]

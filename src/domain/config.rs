@@ -14,6 +14,10 @@ pub const DEFAULT_DELAY_MS: u32 = 100_000;
 pub const DEFAULT_SLOT: u8 = 5;
 /// Give up (or fall back to the SDK MOS) 15 min after the due time.
 pub const DEFAULT_DEADLINE_MS: u32 = 900_000;
+/// The largest `delaySeconds` accepted.
+pub const MAX_DELAY_S: f64 = 3600.0;
+/// The largest `deadlineSeconds` accepted.
+pub const MAX_DEADLINE_S: f64 = 86_400.0;
 /// First retry after 10 s, doubling.
 pub const DEFAULT_RETRY_BASE_MS: u32 = 10_000;
 
@@ -170,11 +174,16 @@ impl Config {
         }
         Ok(Config {
             base_url: base.to_owned(),
-            delay_ms: seconds(custom, "delaySeconds", 3600.0, DEFAULT_DELAY_MS)?,
+            delay_ms: seconds(custom, "delaySeconds", MAX_DELAY_S, DEFAULT_DELAY_MS)?,
             slot,
             log_level,
             source,
-            deadline_ms: seconds(custom, "deadlineSeconds", 86_400.0, DEFAULT_DEADLINE_MS)?,
+            deadline_ms: seconds(
+                custom,
+                "deadlineSeconds",
+                MAX_DEADLINE_S,
+                DEFAULT_DEADLINE_MS,
+            )?,
             retry_base_ms,
         })
     }

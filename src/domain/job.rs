@@ -10,7 +10,7 @@
 //! it where it was; the fetched MOS is kept, so a retried create never
 //! refetches.
 
-use super::config::{Config, Source};
+use super::config::{Config, Source, MAX_DEADLINE_S, MAX_DELAY_S};
 use super::error::{Error, ErrorClass};
 use super::mos::{MosSource, MosSummary};
 use super::sid::{CallSid, TaskSid};
@@ -24,6 +24,8 @@ pub const LEGACY_PREFIX: &str = "mos-score:v1:job:";
 pub const STORAGE_PREFIX: &str = "mos-score:v2:";
 /// Jobs older than this are dropped with a log line.
 pub const JOB_TTL_MS: f64 = 24.0 * 3600.0 * 1000.0;
+/// No valid config makes a job's deadline further from its wrap-up than this.
+const MAX_SPAN_MS: f64 = (MAX_DELAY_S + MAX_DEADLINE_S) * 1000.0;
 /// A job dated further ahead than this (clock skew) is absurd.
 const FUTURE_SKEW_MS: f64 = 3600.0 * 1000.0;
 /// No retry waits longer than this.
@@ -133,6 +135,8 @@ pub struct PendingJob {
     pub summary: Option<MosSummary>,
     /// get_mos_score's signature over `summary` (Voice Insights only).
     pub proof: Option<String>,
+    /// A refused proof was already replaced once (the contract allows one).
+    pub refetched: bool,
     /// The live SDK MOS captured at wrap-up, for the fallback.
     pub live: Option<MosSummary>,
 }
@@ -176,6 +180,7 @@ impl PendingJob {
             state: JobState::Scheduled,
             summary,
             proof: None,
+            refetched: false,
             live,
         }
     }
@@ -189,7 +194,7 @@ impl PendingJob {
     pub fn age(&self, now: f64) -> Age {
         let ordered = self.created_at <= self.due_at
             && self.due_at <= self.deadline_at
-            && self.deadline_at - self.created_at <= JOB_TTL_MS;
+            && self.deadline_at - self.created_at <= MAX_SPAN_MS;
         if !ordered || self.created_at > now + FUTURE_SKEW_MS {
             Age::Absurd
         } else if now - self.created_at > JOB_TTL_MS {
@@ -245,13 +250,15 @@ impl PendingJob {
             }
             ErrorClass::NeedsFallback => fallback(self),
             ErrorClass::Transient | ErrorClass::Refetch => {
-                if err.class() == ErrorClass::Refetch
-                    && self.summary.as_ref().map(|s| s.source) == Some(MosSource::VoiceInsights)
-                {
+                let renewable = self.summary.as_ref().map(|s| s.source)
+                    == Some(MosSource::VoiceInsights)
+                    && !self.refetched;
+                if err.class() == ErrorClass::Refetch && renewable {
                     // The proof no longer verifies (e.g. the secret rotated):
-                    // ask get_mos_score again for a fresh one.
+                    // ask get_mos_score once more for a fresh one.
                     self.summary = None;
                     self.proof = None;
+                    self.refetched = true;
                 } else if err.class() == ErrorClass::Refetch {
                     self.state = JobState::Failed;
                     return Decision::GiveUp;
@@ -288,6 +295,7 @@ impl PendingJob {
             "proof",
             self.proof.as_deref().map_or(Value::Null, Value::str),
         );
+        m.insert("refetched", Value::Bool(self.refetched));
         Value::Obj(m)
     }
 
@@ -342,6 +350,7 @@ impl PendingJob {
             state: JobState::parse(s("state")?).ok_or("bad state")?,
             summary: summary("summary")?,
             proof,
+            refetched: v.get("refetched").and_then(Value::as_bool) == Some(true),
             live: summary("live")?,
         })
     }
@@ -500,6 +509,14 @@ mod tests {
         ));
         assert_eq!(j.begin(), Step::Fetch);
         assert_eq!(j.proof, None);
+        // Once only: a second refusal of a fresh proof is final.
+        let s2 = MosSummary::new(4.4, 4.0, 0.0, 5, MosSource::VoiceInsights).unwrap();
+        j.fetched(s2, Some("fresh".into()));
+        j.begin();
+        assert_eq!(
+            j.failed(&err(400, "invalid_proof"), j.due_at, 10, 1),
+            Decision::GiveUp
+        );
         // A live-SDK summary has no proof to renew: that is final.
         let mut sdk = job(Source::Sdk, Some(live()));
         sdk.begin();
@@ -575,7 +592,8 @@ mod tests {
                 "state",
                 "summary",
                 "live",
-                "proof"
+                "proof",
+                "refetched"
             ]
         );
     }
@@ -607,5 +625,17 @@ mod tests {
         let mut endless = j;
         endless.deadline_at = 1e300;
         assert_eq!(endless.age(1_000.0), Age::Absurd);
+        // The largest settings the config accepts are never "impossible".
+        let mut c = cfg(Source::Insights);
+        c.delay_ms = (MAX_DELAY_S * 1000.0) as u32;
+        c.deadline_ms = (MAX_DEADLINE_S * 1000.0) as u32;
+        let widest = PendingJob::new(
+            TaskSid::parse("WT00000000000000000000000000000001").unwrap(),
+            CallSid::parse("CA00000000000000000000000000000001").unwrap(),
+            1_000.0,
+            &c,
+            None,
+        );
+        assert_eq!(widest.age(2_000.0), Age::Live);
     }
 }
