@@ -25,6 +25,9 @@
  *   ledger.buildMosTaskAttributes({ taskSid, slot, summary }) -> { attributes, json }
  *   await ledger.writeMosTask(client, { serviceSid, workspaceSid, workflowSid, channel, taskSid, slot, summary, deadline, log })
  *     -> { sid: 'WT…', created: true|false }   claim -> create -> record -> cancel -> record done
+ *     The task is cancelled only once its SID is recorded (TaskRouter deletes a cancelled task
+ *     5 minutes later, and then no marker search finds it): when the record fails, the task stays
+ *     pending and the caller gets 503 `in_progress`; the takeover after 60 s finds and records it.
  *     A loser waits up to 3 s for the winner to finish ('done') and answers { sid: winner, created: false };
  *     throws HttpError 503 `in_progress` when the winner has not even recorded its task by then
  *     (retry later), or a mapped Twilio error (mos-twilio mapTwilioError).
@@ -342,14 +345,19 @@ async function writeMosTask(client, { serviceSid, workspaceSid, workflowSid, cha
       created = true;
     }
   }
-  // A failed record must not leave the task uncancelled: the claim then stays 'claimed' and the
-  // takeover after STALE_AFTER_MS finds this task by its marker.
+  // Cancel only what the ledger knows: TaskRouter deletes a cancelled task 5 minutes after it
+  // ends, and then no marker search can find it. An unrecorded task stays pending (searchable);
+  // the claim stays 'claimed', so the takeover after STALE_AFTER_MS finds it, records it and
+  // cancels it. The caller gets 503 and retries.
   const recorded = await record(client, { ...ctx, item: claimed.item }, task.sid, 'created').catch((err) => {
-    if (log) log.warn(`ledger: could not record MOS task ${task.sid} for ${taskSid} (${err.code || 'error'}); it is found by its marker later`);
+    if (log) log.warn(`ledger: could not record MOS task ${task.sid} for ${taskSid} (${err.code || 'error'}); left pending, it is found by its marker later`);
     return null;
   });
+  if (!recorded) {
+    throw new HttpError(503, 'in_progress', `The MOS task for ${taskSid} was created but not yet recorded; retry`);
+  }
   await cancelTask(client, { workspaceSid, deadline, log }, task);
-  if (recorded) await record(client, { ...ctx, item: recorded }, task.sid, 'done').catch((err) => log && log.warn(`ledger: could not mark ${taskSid} done (${err.code || 'error'}); a later request re-checks the cancel`));
+  await record(client, { ...ctx, item: recorded }, task.sid, 'done').catch((err) => log && log.warn(`ledger: could not mark ${taskSid} done (${err.code || 'error'}); a later request re-checks the cancel`));
   return { sid: task.sid, created };
 }
 
