@@ -167,14 +167,17 @@ function parseEvent(ce) {
  * @returns {{ data: object, changed: boolean, duplicate: boolean }}
  *   duplicate: this CloudEvent id was already folded in, or this half was
  *   already known from another event (task.completed after task.wrapup,
- *   call-summary.complete after .predicted-complete): nothing to write
+ *   call-summary.complete after a .predicted-complete that gave a MOS): nothing
+ *   to write. A summary half that gave no usable MOS is dropped again
+ *   (reopenSummary), so the next call-summary event is folded in.
  */
 function mergeHalf(data, half) {
   const cur = data && typeof data === 'object' ? data : {};
   const ids = Array.isArray(cur.ids) ? cur.ids : [];
   const known = half.kind === 'task' ? Boolean(cur.task) : Boolean(cur.summary);
   if (ids.includes(half.id) || known) return { data: cur, changed: false, duplicate: true };
-  const next = { ...cur, ids: [...ids, half.id] }; // at most two: one per half
+  // One id per half folded in: two, plus one per call-summary that had no usable MOS yet.
+  const next = { ...cur, ids: [...ids, half.id] };
   if (half.kind === 'task') next.task = { sid: half.taskSid, type: half.type };
   else next.summary = { type: half.type };
   return { data: next, changed: true, duplicate: false };
@@ -247,6 +250,24 @@ async function joinHalf(items, half, { retry = (fn) => fn(), maxRounds = 5, ensu
 async function markDone(items, callSid, data, revision, { retry = (fn) => fn(), mosTaskSid } = {}) {
   try {
     await retry(() => items(callSid).update({ data: { ...data, done: true, mosTask: mosTaskSid || null }, ifMatch: revision, itemTtl: JOIN_TTL_SECONDS }));
+    return true;
+  } catch (err) {
+    if (isPrecondition(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Drops the summary half from the join item after a summary with no usable MOS
+ * (If-Match; a lost race means another run changed the item): the CloudEvent
+ * ids stay, so a redelivery of the same event stays a duplicate, while a later
+ * call-summary event is folded in and tries again.
+ */
+async function reopenSummary(items, callSid, data, revision, { retry = (fn) => fn() } = {}) {
+  const { summary, ...rest } = data;
+  const next = { ...rest, noMos: [...(Array.isArray(data.noMos) ? data.noMos : []), summary && summary.type].slice(-4) };
+  try {
+    await retry(() => items(callSid).update({ data: next, ifMatch: revision, itemTtl: JOIN_TTL_SECONDS }));
     return true;
   } catch (err) {
     if (isPrecondition(err)) return false;
@@ -341,8 +362,10 @@ async function processHalf(half, deps) {
   }
   const summary = await deps.summarise(half.callSid);
   if (!summary) {
-    log.warn(`no usable sdk_edge MOS for call ${half.callSid} (task ${taskSid}): no MOS task`);
-    await markDone(items, half.callSid, data, joined.revision, { retry });
+    // Not final: .predicted-complete may come before Voice Insights has the samples. The join
+    // stays open without its summary half, so a later call-summary event (.complete) tries again.
+    log.warn(`no usable sdk_edge MOS for call ${half.callSid} (task ${taskSid}) yet: no MOS task; a later call-summary event tries again`);
+    await reopenSummary(items, half.callSid, data, joined.revision, { retry });
     return { outcome: 'no_mos', taskSid, link };
   }
   const written = await deps.writeMos({ taskSid, callSid: half.callSid, summary });

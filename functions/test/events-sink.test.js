@@ -125,10 +125,36 @@ test('a summary whose call has no usable MOS: no task, one clear [mos-score] lin
     assert.equal(mosTasks(w).length, 0);
     const mine = lines.filter((l) => /no usable sdk_edge MOS/.test(l));
     assert.equal(mine.length, 1, lines.join('\n'));
-    assert.match(mine[0], /^\[mos-score\] mos_events: no usable sdk_edge MOS for call CA\w+ \(task WT\w+\): no MOS task$/);
+    assert.match(mine[0], /^\[mos-score\] mos_events: no usable sdk_edge MOS for call CA\w+ \(task WT\w+\) yet: no MOS task; a later call-summary event tries again$/);
     const again = await deliver(w, [cloudEvents.summary({ id: 'EVsum00003', callSid: CALL })]);
     assert.equal(again.body.duplicates, 1, 'a repeat does not ask Voice Insights again');
     assert.equal(w.count('metrics'), 1);
+  }));
+
+test('predicted-complete before Voice Insights has samples, then complete with samples: exactly 1 MOS task', () =>
+  scenario({ metricsByCall: { [CALL]: [] }, unknownCall: 'empty' }, async (w) => {
+    const taskSid = await originalTask(w);
+    let early;
+    const lines = await captureLogs(async () => {
+      await deliver(w, [cloudEvents.task({ id: 'EVtask0004', taskSid, workerLeg: CALL })]);
+      early = await deliver(w, [cloudEvents.summary({ id: 'EVsum00004', callSid: CALL, type: 'com.twilio.voice.insights.call-summary.predicted-complete' })]);
+    });
+    assert.equal(early.status, 200);
+    assert.equal(early.body.noMos, 1);
+    assert.equal(mosTasks(w).length, 0);
+    assert.equal(lines.filter((l) => /^\[mos-score\] .*no usable sdk_edge MOS/.test(l)).length, 1, lines.join('\n'));
+    const again = await deliver(w, [cloudEvents.summary({ id: 'EVsum00004', callSid: CALL, type: 'com.twilio.voice.insights.call-summary.predicted-complete' })]);
+    assert.equal(again.body.duplicates, 1, 'a repeat of the same CloudEvent stays a duplicate');
+    w.fake.metricsByCall[CALL] = readFixture('call_60.json');
+    const late = await deliver(w, [cloudEvents.summary({ id: 'EVsum00005', callSid: CALL, type: 'com.twilio.voice.insights.call-summary.complete' })]);
+    assert.equal(late.status, 200, JSON.stringify(late.body));
+    assert.equal(late.body.written, 1, JSON.stringify(late.body));
+    const made = mosTasks(w);
+    assert.equal(made.length, 1);
+    assert.deepEqual(JSON.parse(made[0].attributes).mos_score, expected['call_60.json'].summary);
+    const done = await deliver(w, [cloudEvents.summary({ id: 'EVsum00005', callSid: CALL, type: 'com.twilio.voice.insights.call-summary.complete' })]);
+    assert.equal(done.body.duplicates, 1);
+    assert.equal(mosTasks(w).length, 1);
   }));
 
 test('a Twilio failure answers 503 (Event Streams delivers again) and the redelivery finishes the job once', () =>
