@@ -23,7 +23,7 @@ const SUMMARY_TYPES = new Set([TYPES.SUMMARY_PREDICTED, TYPES.SUMMARY_COMPLETE])
 /** The join map and its item TTL (issue 11: at least 2 days). */
 const JOIN_MAP = 'mos_score_join';
 const JOIN_TTL_SECONDS = 2 * 24 * 3600;
-/** Sequential Twilio calls from "both halves known" to the end: metrics, claim, create, record, cancel, record, join done, +1 spare. */
+/** Sequential Twilio calls from "both halves known" to the end: metrics, claim, create, record, cancel, record, join done, +1 spare; +6 per further task on the leg. */
 const WRITE_CALLS = 8;
 
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
@@ -174,18 +174,34 @@ function parseEvent(ce) {
 function mergeHalf(data, half) {
   const cur = data && typeof data === 'object' ? data : {};
   const ids = Array.isArray(cur.ids) ? cur.ids : [];
-  const known = half.kind === 'task' ? Boolean(cur.task) : Boolean(cur.summary);
+  const known = half.kind === 'task' ? joinTasks(cur).some((t) => t.sid === half.taskSid) : Boolean(cur.summary);
   if (ids.includes(half.id) || known) return { data: cur, changed: false, duplicate: true };
-  // One id per half folded in: two, plus one per call-summary that had no usable MOS yet.
+  // One id per half folded in: two, plus one per call-summary that had no usable MOS yet
+  // and one per further task on the same leg.
   const next = { ...cur, ids: [...ids, half.id] };
-  if (half.kind === 'task') next.task = { sid: half.taskSid, type: half.type };
-  else next.summary = { type: half.type };
+  if (half.kind === 'task' && !cur.task) next.task = { sid: half.taskSid, type: half.type };
+  else if (half.kind === 'task') {
+    // Another task on the same agent call leg: kept next to the first, and written too (done reopens).
+    next.more = [...(Array.isArray(cur.more) ? cur.more : []), { sid: half.taskSid, type: half.type }];
+    next.done = false;
+  } else next.summary = { type: half.type };
   return { data: next, changed: true, duplicate: false };
+}
+
+/** The original tasks of a join item: the first one, then any further task on the same leg. */
+function joinTasks(data) {
+  return [data && data.task, ...(data && Array.isArray(data.more) ? data.more : [])].filter((t) => t && typeof t.sid === 'string');
+}
+
+/** The tasks of a join item whose MOS task is not written yet. */
+function unwritten(data) {
+  const written = (data && data.written) || {};
+  return joinTasks(data).filter((t) => !written[t.sid]);
 }
 
 /** Both halves known and not yet written. */
 function isReady(data) {
-  return Boolean(data && data.task && data.summary && !data.done);
+  return Boolean(data && data.summary && !data.done && unwritten(data).length > 0);
 }
 
 /* ───────────── Twilio edge: Sync join and the original-task link ───────────── */
@@ -246,10 +262,15 @@ async function joinHalf(items, half, { retry = (fn) => fn(), maxRounds = 5, ensu
   throw new Error(`join for call ${half.callSid} did not settle after ${maxRounds} rounds of concurrent updates`);
 }
 
-/** Marks the join item written (If-Match; a lost race means another run already did). */
-async function markDone(items, callSid, data, revision, { retry = (fn) => fn(), mosTaskSid } = {}) {
+/**
+ * Marks the join item written (If-Match; a lost race means another run already did).
+ * @param {object} [opts.written] task SID -> MOS task SID of the tasks just written
+ */
+async function markDone(items, callSid, data, revision, { retry = (fn) => fn(), written = {} } = {}) {
+  const all = { ...(data.written || {}), ...written };
+  const first = data.task && all[data.task.sid];
   try {
-    await retry(() => items(callSid).update({ data: { ...data, done: true, mosTask: mosTaskSid || null }, ifMatch: revision, itemTtl: JOIN_TTL_SECONDS }));
+    await retry(() => items(callSid).update({ data: { ...data, done: true, mosTask: first || null, written: all }, ifMatch: revision, itemTtl: JOIN_TTL_SECONDS }));
     return true;
   } catch (err) {
     if (isPrecondition(err)) return false;
@@ -350,14 +371,19 @@ async function processHalf(half, deps) {
   const joinStarted = Date.now();
   const joined = await joinHalf(items, half, { retry, ensureMap: deps.ensureMap, beforeFold: linkFirst });
   const data = joined.data;
+  if (half.kind === 'task' && !joined.duplicate && data.task && data.task.sid !== half.taskSid) {
+    log.warn(`call ${half.callSid} carries a second task ${half.taskSid} after task ${data.task.sid}: each gets its own MOS task, both with this call leg's MOS`);
+  }
   if (!isReady(data)) return { outcome: joined.duplicate ? 'duplicate' : 'joined', link };
-  const taskSid = data.task.sid;
+  const pending = unwritten(data);
+  const taskSid = pending[0].sid;
   if (deps.lastStartBy) {
     // Start the write only if its whole chain of calls can start in time: a claim
     // left behind mid-write blocks the task until the ledger's stale-claim takeover.
     const perCall = Math.max(50, (Date.now() - joinStarted) / Math.max(1, joined.calls));
-    if (Date.now() + WRITE_CALLS * perCall > deps.lastStartBy) {
-      throw new Error(`not enough time left to write the MOS of task ${taskSid} (about ${Math.round(WRITE_CALLS * perCall)} ms needed)`);
+    const needed = (WRITE_CALLS + 6 * (pending.length - 1)) * perCall;
+    if (Date.now() + needed > deps.lastStartBy) {
+      throw new Error(`not enough time left to write the MOS of task ${taskSid} (about ${Math.round(needed)} ms needed)`);
     }
   }
   const summary = await deps.summarise(half.callSid);
@@ -368,10 +394,18 @@ async function processHalf(half, deps) {
     await reopenSummary(items, half.callSid, data, joined.revision, { retry });
     return { outcome: 'no_mos', taskSid, link };
   }
-  const written = await deps.writeMos({ taskSid, callSid: half.callSid, summary });
-  await markDone(items, half.callSid, data, joined.revision, { retry, mosTaskSid: written.sid });
-  if (written.created) log.info(`MOS ${summary.average.toFixed(2)} recorded for task ${taskSid} (call ${half.callSid}) as ${written.sid}`);
-  return { outcome: written.created ? 'written' : 'exists', taskSid, mosTask: written.sid, link };
+  const done = {};
+  let created = false;
+  let last;
+  for (const t of pending) {
+    last = await deps.writeMos({ taskSid: t.sid, callSid: half.callSid, summary });
+    done[t.sid] = last.sid;
+    created = created || last.created;
+    if (last.created) log.info(`MOS ${summary.average.toFixed(2)} recorded for task ${t.sid} (call ${half.callSid}) as ${last.sid}`);
+  }
+  await markDone(items, half.callSid, data, joined.revision, { retry, written: done });
+  const lastSid = pending[pending.length - 1].sid;
+  return { outcome: created ? 'written' : 'exists', taskSid: lastSid, mosTask: last.sid, link };
 }
 
 module.exports = {

@@ -157,6 +157,28 @@ test('predicted-complete before Voice Insights has samples, then complete with s
     assert.equal(mosTasks(w).length, 1);
   }));
 
+test('a second task on the same agent call leg gets its own MOS task, with one [mos-score] warning naming both', () =>
+  scenario({ metricsByCall: METRICS }, async (w) => {
+    const first = await originalTask(w);
+    const second = await originalTask(w);
+    const lines = await captureLogs(async () => {
+      await deliver(w, [cloudEvents.task({ id: 'EVtwo00001', taskSid: first, workerLeg: CALL })]);
+      const s = await deliver(w, [cloudEvents.summary({ id: 'EVtwo00002', callSid: CALL })]);
+      assert.equal(s.body.written, 1);
+      const t = await deliver(w, [cloudEvents.task({ id: 'EVtwo00003', taskSid: second, workerLeg: CALL })]);
+      assert.equal(t.status, 200, JSON.stringify(t.body));
+      assert.equal(t.body.written, 1, JSON.stringify(t.body));
+      const again = await deliver(w, [cloudEvents.task({ id: 'EVtwo00004', taskSid: second, workerLeg: CALL, type: 'com.twilio.taskrouter.task.completed' })]);
+      assert.equal(again.body.duplicates, 1);
+    });
+    const made = mosTasks(w).map((t) => JSON.parse(t.attributes).mos_score_for).sort();
+    assert.deepEqual(made, [first, second].sort(), 'one MOS task per original task');
+    const warned = lines.filter((l) => /second task/.test(l));
+    assert.equal(warned.length, 1, lines.join('\n'));
+    assert.match(warned[0], /^\[mos-score\] /);
+    assert.ok(warned[0].includes(first) && warned[0].includes(second), warned[0]);
+  }));
+
 test('a Twilio failure answers 503 (Event Streams delivers again) and the redelivery finishes the job once', () =>
   scenario({ metricsByCall: METRICS }, async (w) => {
     const taskSid = await originalTask(w);
