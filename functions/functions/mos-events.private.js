@@ -10,6 +10,8 @@
  * get_mos_score read) and the shared ledger. See docs/server-mode.md.
  */
 const twilio = require('twilio');
+/** The ledger's rule for a MOS task's conversation id (loaded on use: this module loads without the runtime). */
+const conversationIdOr = (id, fallback) => require(Runtime.getFunctions()['mos-ledger'].path).conversationIdOr(id, fallback);
 
 const TYPES = Object.freeze({
   TASK_WRAPUP: 'com.twilio.taskrouter.task.wrapup',
@@ -179,10 +181,13 @@ function mergeHalf(data, half) {
   // One id per half folded in: two, plus one per call-summary that had no usable MOS yet
   // and one per further task on the same leg.
   const next = { ...cur, ids: [...ids, half.id] };
-  if (half.kind === 'task' && !cur.task) next.task = { sid: half.taskSid, type: half.type };
+  // Only a conversation id the MOS task can take (the ledger's rule) is kept in the item.
+  const conversationId = half.kind === 'task' ? conversationIdOr(half.conversationId || eventConversationId(half.attributes), null) : null;
+  const task = { sid: half.taskSid, type: half.type, ...(conversationId ? { conversationId } : {}) };
+  if (half.kind === 'task' && !cur.task) next.task = task;
   else if (half.kind === 'task') {
     // Another task on the same agent call leg: kept next to the first, and written too (done reopens).
-    next.more = [...(Array.isArray(cur.more) ? cur.more : []), { sid: half.taskSid, type: half.type }];
+    next.more = [...(Array.isArray(cur.more) ? cur.more : []), task];
     next.done = false;
   } else next.summary = { type: half.type };
   return { data: next, changed: true, duplicate: false };
@@ -221,7 +226,8 @@ const isNotFound = (err) => statusOf(err) === 404;
  * @param {object} items client.sync.v1.services(S).syncMaps(JOIN_MAP).syncMapItems
  * @param {(fn) => Promise} retry the caller's deadline-aware retry (mos-twilio withRetry)
  * @param {() => Promise} [ensureMap] creates JOIN_MAP (a 409 "already exists" counts as done)
- * @param {() => Promise} [beforeFold] runs once, before this half is first recorded
+ * @param {() => Promise<object|undefined>} [beforeFold] runs once, before this half is first recorded;
+ *   the fields it answers (e.g. { conversationId }) are folded in with the half
  * @returns {Promise<{ data: object, revision: string, duplicate: boolean, calls: number }>}
  */
 async function joinHalf(items, half, { retry = (fn) => fn(), maxRounds = 5, ensureMap, beforeFold } = {}) {
@@ -236,12 +242,15 @@ async function joinHalf(items, half, { retry = (fn) => fn(), maxRounds = 5, ensu
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    const merged = mergeHalf(item && item.data, half);
+    let merged = mergeHalf(item && item.data, half);
     if (!merged.changed) return { data: item.data, revision: item.revision, duplicate: true, calls };
     if (beforeFold && !prepared) {
-      await beforeFold();
+      // What beforeFold learns (the original task's conversation id) is folded in with the half.
+      const learned = await beforeFold();
+      if (learned) half = { ...half, ...learned };
       prepared = true;
     }
+    merged = mergeHalf(item && item.data, half);
     try {
       calls += 1;
       const written = item
@@ -302,8 +311,10 @@ async function reopenSummary(items, callSid, data, revision, { retry = (fn) => f
  * or the plugin's own link) is never overwritten: 412 → fetch again and
  * re-decide, up to `maxRounds`.
  * @param {object} taskCtx client.taskrouter.v1.workspaces(WS).tasks(WT)
- * @returns {Promise<'linked'|'already'|'other'|'gone'>}
- *   'other': another conversation_id is there and is kept
+ * @returns {Promise<{ link: 'linked'|'already'|'other'|'gone', conversationId: string|null }>}
+ *   link 'other': another conversation_id is there and is kept;
+ *   conversationId: the task's conversation_id after this step (null when 'gone' without one):
+ *   the conversation the MOS task joins
  */
 async function linkOriginalTask(taskCtx, taskSid, { retry = (fn) => fn(), maxRounds = 3 } = {}) {
   for (let round = 0; round < maxRounds; round += 1) {
@@ -311,7 +322,7 @@ async function linkOriginalTask(taskCtx, taskSid, { retry = (fn) => fn(), maxRou
     try {
       res = await retry(() => taskCtx.fetchWithHttpInfo());
     } catch (err) {
-      if (isNotFound(err)) return 'gone';
+      if (isNotFound(err)) return { link: 'gone', conversationId: null };
       throw err;
     }
     const task = res.body;
@@ -324,20 +335,27 @@ async function linkOriginalTask(taskCtx, taskSid, { retry = (fn) => fn(), maxRou
     }
     const conv = attrs.conversations && typeof attrs.conversations === 'object' ? attrs.conversations : {};
     if (typeof conv.conversation_id === 'string' && conv.conversation_id !== '') {
-      return conv.conversation_id.toLowerCase() === taskSid.toLowerCase() ? 'already' : 'other';
+      const link = conv.conversation_id.toLowerCase() === taskSid.toLowerCase() ? 'already' : 'other';
+      return { link, conversationId: conv.conversation_id };
     }
-    if (task.assignmentStatus === 'completed' || task.assignmentStatus === 'canceled') return 'gone';
+    if (task.assignmentStatus === 'completed' || task.assignmentStatus === 'canceled') return { link: 'gone', conversationId: null };
     const next = { ...attrs, conversations: { ...conv, conversation_id: task.sid } };
     try {
       await retry(() => taskCtx.update({ attributes: JSON.stringify(next), ...(etag ? { ifMatch: etag } : {}) }));
-      return 'linked';
+      return { link: 'linked', conversationId: task.sid };
     } catch (err) {
       if (isPrecondition(err)) continue;
-      if (isNotFound(err)) return 'gone';
+      if (isNotFound(err)) return { link: 'gone', conversationId: null };
       throw err;
     }
   }
   throw new Error(`[mos-score] linking task ${taskSid}: its attributes kept changing (412 ${maxRounds} times)`);
+}
+
+/** The conversations.conversation_id a task event's attributes carry, or null. */
+function eventConversationId(attributes) {
+  const conv = attributes && attributes.conversations;
+  return conv && typeof conv === 'object' && typeof conv.conversation_id === 'string' && conv.conversation_id !== '' ? conv.conversation_id : null;
 }
 
 /* ───────────── one half, end to end ───────────── */
@@ -362,10 +380,14 @@ async function linkOriginalTask(taskCtx, taskSid, { retry = (fn) => fn(), maxRou
 async function processHalf(half, deps) {
   const { items, retry = (fn) => fn(), log } = deps;
   let link;
+  // The conversation the MOS task joins: what the link step found or set on the original task,
+  // else what the task event carried; without either, the ledger uses the task SID.
   const linkFirst = half.kind === 'task' && half.type === TYPES.TASK_WRAPUP
     ? async () => {
-      link = await linkOriginalTask(deps.taskCtx(half.taskSid), half.taskSid, { retry });
-      if (link === 'other') log.info(`task ${half.taskSid} already has another conversations.conversation_id; kept as it is`);
+      const found = await linkOriginalTask(deps.taskCtx(half.taskSid), half.taskSid, { retry });
+      link = found.link;
+      if (link === 'other') log.info(`task ${half.taskSid} already has another conversations.conversation_id; kept as it is, and the MOS task joins it`);
+      return { conversationId: found.conversationId };
     }
     : undefined;
   const joinStarted = Date.now();
@@ -398,7 +420,7 @@ async function processHalf(half, deps) {
   let created = false;
   let last;
   for (const t of pending) {
-    last = await deps.writeMos({ taskSid: t.sid, callSid: half.callSid, summary });
+    last = await deps.writeMos({ taskSid: t.sid, callSid: half.callSid, summary, conversationId: t.conversationId });
     done[t.sid] = last.sid;
     created = created || last.created;
     if (last.created) log.info(`MOS ${summary.average.toFixed(2)} recorded for task ${t.sid} (call ${half.callSid}) as ${last.sid}`);

@@ -15,8 +15,8 @@ const expected = readFixture('expected.json');
 const CALL = expected['call_60.json'].callSid;
 const METRICS = { [CALL]: readFixture('call_60.json') };
 
-async function originalTask(w, worker = CALL) {
-  const attrs = JSON.parse(cloudEvents.task().data.payload.task_attributes);
+async function originalTask(w, worker = CALL, extra = {}) {
+  const attrs = { ...JSON.parse(cloudEvents.task().data.payload.task_attributes), ...extra };
   attrs.conference.participants.worker = worker;
   const tasks = twilio(w.env.ACCOUNT_SID, w.env.AUTH_TOKEN).taskrouter.v1.workspaces(w.env.WORKSPACE_SID).tasks;
   const t = await tasks.create({ workflowSid: w.env.WORKFLOW_SID, taskChannel: 'voice', attributes: JSON.stringify(attrs) });
@@ -177,6 +177,31 @@ test('a second task on the same agent call leg gets its own MOS task, with one [
     assert.equal(warned.length, 1, lines.join('\n'));
     assert.match(warned[0], /^\[mos-score\] /);
     assert.ok(warned[0].includes(first) && warned[0].includes(second), warned[0]);
+  }));
+
+test('an original task already in another conversation (a transfer segment): the MOS task joins that conversation, the original keeps it', () =>
+  scenario({ metricsByCall: METRICS }, async (w) => {
+    const earlier = 'WT' + 'e'.repeat(32);
+    const taskSid = await originalTask(w, CALL, { conversations: { conversation_id: earlier } });
+    await deliver(w, [cloudEvents.task({ id: 'EVconv0001', taskSid, workerLeg: CALL })]);
+    const res = await deliver(w, [cloudEvents.summary({ id: 'EVconv0002', callSid: CALL })]);
+    assert.equal(res.body.written, 1, JSON.stringify(res.body));
+    const [made] = mosTasks(w);
+    const attrs = JSON.parse(made.attributes);
+    assert.equal(attrs.conversations.conversation_id, earlier, 'the MOS lands on the conversation the original task belongs to');
+    assert.equal(attrs.mos_score_for, taskSid, 'the marker still names the original task');
+    assert.equal(JSON.parse(w.fake.tasks.get(taskSid).attributes).conversations.conversation_id, earlier, 'kept on the original');
+  }));
+
+test('task.completed alone (no link step): the MOS task joins the conversation the event\'s task attributes carry', () =>
+  scenario({ metricsByCall: METRICS }, async (w) => {
+    const earlier = 'WT' + 'd'.repeat(32);
+    const taskSid = await originalTask(w, CALL, { conversations: { conversation_id: earlier } });
+    const attributes = JSON.parse(w.fake.tasks.get(taskSid).attributes);
+    await deliver(w, [cloudEvents.summary({ id: 'EVconv0003', callSid: CALL })]);
+    const res = await deliver(w, [cloudEvents.task({ id: 'EVconv0004', taskSid, workerLeg: CALL, type: 'com.twilio.taskrouter.task.completed', attributes })]);
+    assert.equal(res.body.written, 1, JSON.stringify(res.body));
+    assert.equal(JSON.parse(mosTasks(w)[0].attributes).conversations.conversation_id, earlier);
   }));
 
 test('a Twilio failure answers 503 (Event Streams delivers again) and the redelivery finishes the job once', () =>

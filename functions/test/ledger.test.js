@@ -166,6 +166,19 @@ test('the MOS task attributes are the server\'s own, small by construction', () 
   assert.ok(Buffer.byteLength(json) < 512);
 });
 
+test('the MOS task joins the original task\'s conversation: a plain short conversation id is taken, anything else falls back to the task SID', () => {
+  const conv = (conversationId) => ledger.buildMosTaskAttributes({ taskSid: TASK, slot: 5, summary: SUMMARY, conversationId }).attributes.conversations.conversation_id;
+  assert.equal(ledger.buildMosTaskAttributes({ taskSid: TASK, slot: 5, summary: SUMMARY }).attributes.conversations.conversation_id, TASK, 'default: the task SID');
+  assert.equal(conv('WT' + 'e'.repeat(32)), 'WT' + 'e'.repeat(32));
+  assert.equal(conv('CH-legacy conversation 42'), 'CH-legacy conversation 42');
+  assert.equal(conv('x'.repeat(ledger.CONVERSATION_ID_MAX)), 'x'.repeat(ledger.CONVERSATION_ID_MAX));
+  for (const bad of ['x'.repeat(ledger.CONVERSATION_ID_MAX + 1), '', '   ', 'a\nb', 'a\u0000b', 'a\u007fb', 'a\u0085b', 42, null, { id: 'WT1' }, ['WT1']]) {
+    assert.equal(conv(bad), TASK, JSON.stringify(bad));
+  }
+  const worst = ledger.buildMosTaskAttributes({ taskSid: TASK, slot: 10, summary: { average: 1.11, minimum: 1.11, poorShare: 0.11, samples: Number.MAX_SAFE_INTEGER, source: 'voice-insights' }, conversationId: '\u20ac'.repeat(ledger.CONVERSATION_ID_MAX) }).json;
+  assert.ok(Buffer.byteLength(worst) < 1024, `${Buffer.byteLength(worst)} bytes`);
+});
+
 test('a failed record leaves the task pending and answers 503; the takeover records and cancels it, so no second task ever, even after TaskRouter deletes it', async () => {
   await scenario({ failures: [{ ...faults.serverError('updateSyncMapItem', 4) }] }, async (w) => {
     const client = createClient(w.env);
