@@ -10,6 +10,8 @@
  * get_mos_score read) and the shared ledger. See docs/server-mode.md.
  */
 const twilio = require('twilio');
+/** The ledger's rule for a MOS task's conversation id (loaded on use: this module loads without the runtime). */
+const conversationIdOr = (id, fallback) => require(Runtime.getFunctions()['mos-ledger'].path).conversationIdOr(id, fallback);
 
 const TYPES = Object.freeze({
   TASK_WRAPUP: 'com.twilio.taskrouter.task.wrapup',
@@ -23,7 +25,7 @@ const SUMMARY_TYPES = new Set([TYPES.SUMMARY_PREDICTED, TYPES.SUMMARY_COMPLETE])
 /** The join map and its item TTL (issue 11: at least 2 days). */
 const JOIN_MAP = 'mos_score_join';
 const JOIN_TTL_SECONDS = 2 * 24 * 3600;
-/** Sequential Twilio calls from "both halves known" to the end: metrics, claim, create, record, cancel, record, join done, +1 spare. */
+/** Sequential Twilio calls from "both halves known" to the end: metrics, claim, create, record, cancel, record, join done, +1 spare; +6 per further task on the leg. */
 const WRITE_CALLS = 8;
 
 const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
@@ -167,22 +169,44 @@ function parseEvent(ce) {
  * @returns {{ data: object, changed: boolean, duplicate: boolean }}
  *   duplicate: this CloudEvent id was already folded in, or this half was
  *   already known from another event (task.completed after task.wrapup,
- *   call-summary.complete after .predicted-complete): nothing to write
+ *   call-summary.complete after a .predicted-complete that gave a MOS): nothing
+ *   to write. A summary half that gave no usable MOS is dropped again
+ *   (reopenSummary), so the next call-summary event is folded in.
  */
 function mergeHalf(data, half) {
   const cur = data && typeof data === 'object' ? data : {};
   const ids = Array.isArray(cur.ids) ? cur.ids : [];
-  const known = half.kind === 'task' ? Boolean(cur.task) : Boolean(cur.summary);
+  const known = half.kind === 'task' ? joinTasks(cur).some((t) => t.sid === half.taskSid) : Boolean(cur.summary);
   if (ids.includes(half.id) || known) return { data: cur, changed: false, duplicate: true };
-  const next = { ...cur, ids: [...ids, half.id] }; // at most two: one per half
-  if (half.kind === 'task') next.task = { sid: half.taskSid, type: half.type };
-  else next.summary = { type: half.type };
+  // One id per half folded in: two, plus one per call-summary that had no usable MOS yet
+  // and one per further task on the same leg.
+  const next = { ...cur, ids: [...ids, half.id] };
+  // Only a conversation id the MOS task can take (the ledger's rule) is kept in the item.
+  const conversationId = half.kind === 'task' ? conversationIdOr(half.conversationId || eventConversationId(half.attributes), null) : null;
+  const task = { sid: half.taskSid, type: half.type, ...(conversationId ? { conversationId } : {}) };
+  if (half.kind === 'task' && !cur.task) next.task = task;
+  else if (half.kind === 'task') {
+    // Another task on the same agent call leg: kept next to the first, and written too (done reopens).
+    next.more = [...(Array.isArray(cur.more) ? cur.more : []), task];
+    next.done = false;
+  } else next.summary = { type: half.type };
   return { data: next, changed: true, duplicate: false };
+}
+
+/** The original tasks of a join item: the first one, then any further task on the same leg. */
+function joinTasks(data) {
+  return [data && data.task, ...(data && Array.isArray(data.more) ? data.more : [])].filter((t) => t && typeof t.sid === 'string');
+}
+
+/** The tasks of a join item whose MOS task is not written yet. */
+function unwritten(data) {
+  const written = (data && data.written) || {};
+  return joinTasks(data).filter((t) => !written[t.sid]);
 }
 
 /** Both halves known and not yet written. */
 function isReady(data) {
-  return Boolean(data && data.task && data.summary && !data.done);
+  return Boolean(data && data.summary && !data.done && unwritten(data).length > 0);
 }
 
 /* ───────────── Twilio edge: Sync join and the original-task link ───────────── */
@@ -202,7 +226,8 @@ const isNotFound = (err) => statusOf(err) === 404;
  * @param {object} items client.sync.v1.services(S).syncMaps(JOIN_MAP).syncMapItems
  * @param {(fn) => Promise} retry the caller's deadline-aware retry (mos-twilio withRetry)
  * @param {() => Promise} [ensureMap] creates JOIN_MAP (a 409 "already exists" counts as done)
- * @param {() => Promise} [beforeFold] runs once, before this half is first recorded
+ * @param {() => Promise<object|undefined>} [beforeFold] runs once, before this half is first recorded;
+ *   the fields it answers (e.g. { conversationId }) are folded in with the half
  * @returns {Promise<{ data: object, revision: string, duplicate: boolean, calls: number }>}
  */
 async function joinHalf(items, half, { retry = (fn) => fn(), maxRounds = 5, ensureMap, beforeFold } = {}) {
@@ -217,12 +242,15 @@ async function joinHalf(items, half, { retry = (fn) => fn(), maxRounds = 5, ensu
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
-    const merged = mergeHalf(item && item.data, half);
+    let merged = mergeHalf(item && item.data, half);
     if (!merged.changed) return { data: item.data, revision: item.revision, duplicate: true, calls };
     if (beforeFold && !prepared) {
-      await beforeFold();
+      // What beforeFold learns (the original task's conversation id) is folded in with the half.
+      const learned = await beforeFold();
+      if (learned) half = { ...half, ...learned };
       prepared = true;
     }
+    merged = mergeHalf(item && item.data, half);
     try {
       calls += 1;
       const written = item
@@ -243,10 +271,33 @@ async function joinHalf(items, half, { retry = (fn) => fn(), maxRounds = 5, ensu
   throw new Error(`join for call ${half.callSid} did not settle after ${maxRounds} rounds of concurrent updates`);
 }
 
-/** Marks the join item written (If-Match; a lost race means another run already did). */
-async function markDone(items, callSid, data, revision, { retry = (fn) => fn(), mosTaskSid } = {}) {
+/**
+ * Marks the join item written (If-Match; a lost race means another run already did).
+ * @param {object} [opts.written] task SID -> MOS task SID of the tasks just written
+ */
+async function markDone(items, callSid, data, revision, { retry = (fn) => fn(), written = {} } = {}) {
+  const all = { ...(data.written || {}), ...written };
+  const first = data.task && all[data.task.sid];
   try {
-    await retry(() => items(callSid).update({ data: { ...data, done: true, mosTask: mosTaskSid || null }, ifMatch: revision, itemTtl: JOIN_TTL_SECONDS }));
+    await retry(() => items(callSid).update({ data: { ...data, done: true, mosTask: first || null, written: all }, ifMatch: revision, itemTtl: JOIN_TTL_SECONDS }));
+    return true;
+  } catch (err) {
+    if (isPrecondition(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Drops the summary half from the join item after a summary with no usable MOS
+ * (If-Match; a lost race means another run changed the item): the CloudEvent
+ * ids stay, so a redelivery of the same event stays a duplicate, while a later
+ * call-summary event is folded in and tries again.
+ */
+async function reopenSummary(items, callSid, data, revision, { retry = (fn) => fn() } = {}) {
+  const { summary, ...rest } = data;
+  const next = { ...rest, noMos: [...(Array.isArray(data.noMos) ? data.noMos : []), summary && summary.type].slice(-4) };
+  try {
+    await retry(() => items(callSid).update({ data: next, ifMatch: revision, itemTtl: JOIN_TTL_SECONDS }));
     return true;
   } catch (err) {
     if (isPrecondition(err)) return false;
@@ -260,8 +311,10 @@ async function markDone(items, callSid, data, revision, { retry = (fn) => fn(), 
  * or the plugin's own link) is never overwritten: 412 → fetch again and
  * re-decide, up to `maxRounds`.
  * @param {object} taskCtx client.taskrouter.v1.workspaces(WS).tasks(WT)
- * @returns {Promise<'linked'|'already'|'other'|'gone'>}
- *   'other': another conversation_id is there and is kept
+ * @returns {Promise<{ link: 'linked'|'already'|'other'|'gone', conversationId: string|null }>}
+ *   link 'other': another conversation_id is there and is kept;
+ *   conversationId: the task's conversation_id after this step (null when 'gone' without one):
+ *   the conversation the MOS task joins
  */
 async function linkOriginalTask(taskCtx, taskSid, { retry = (fn) => fn(), maxRounds = 3 } = {}) {
   for (let round = 0; round < maxRounds; round += 1) {
@@ -269,7 +322,7 @@ async function linkOriginalTask(taskCtx, taskSid, { retry = (fn) => fn(), maxRou
     try {
       res = await retry(() => taskCtx.fetchWithHttpInfo());
     } catch (err) {
-      if (isNotFound(err)) return 'gone';
+      if (isNotFound(err)) return { link: 'gone', conversationId: null };
       throw err;
     }
     const task = res.body;
@@ -282,20 +335,27 @@ async function linkOriginalTask(taskCtx, taskSid, { retry = (fn) => fn(), maxRou
     }
     const conv = attrs.conversations && typeof attrs.conversations === 'object' ? attrs.conversations : {};
     if (typeof conv.conversation_id === 'string' && conv.conversation_id !== '') {
-      return conv.conversation_id.toLowerCase() === taskSid.toLowerCase() ? 'already' : 'other';
+      const link = conv.conversation_id.toLowerCase() === taskSid.toLowerCase() ? 'already' : 'other';
+      return { link, conversationId: conv.conversation_id };
     }
-    if (task.assignmentStatus === 'completed' || task.assignmentStatus === 'canceled') return 'gone';
+    if (task.assignmentStatus === 'completed' || task.assignmentStatus === 'canceled') return { link: 'gone', conversationId: null };
     const next = { ...attrs, conversations: { ...conv, conversation_id: task.sid } };
     try {
       await retry(() => taskCtx.update({ attributes: JSON.stringify(next), ...(etag ? { ifMatch: etag } : {}) }));
-      return 'linked';
+      return { link: 'linked', conversationId: task.sid };
     } catch (err) {
       if (isPrecondition(err)) continue;
-      if (isNotFound(err)) return 'gone';
+      if (isNotFound(err)) return { link: 'gone', conversationId: null };
       throw err;
     }
   }
   throw new Error(`[mos-score] linking task ${taskSid}: its attributes kept changing (412 ${maxRounds} times)`);
+}
+
+/** The conversations.conversation_id a task event's attributes carry, or null. */
+function eventConversationId(attributes) {
+  const conv = attributes && attributes.conversations;
+  return conv && typeof conv === 'object' && typeof conv.conversation_id === 'string' && conv.conversation_id !== '' ? conv.conversation_id : null;
 }
 
 /* ───────────── one half, end to end ───────────── */
@@ -320,35 +380,54 @@ async function linkOriginalTask(taskCtx, taskSid, { retry = (fn) => fn(), maxRou
 async function processHalf(half, deps) {
   const { items, retry = (fn) => fn(), log } = deps;
   let link;
+  // The conversation the MOS task joins: what the link step found or set on the original task,
+  // else what the task event carried; without either, the ledger uses the task SID.
   const linkFirst = half.kind === 'task' && half.type === TYPES.TASK_WRAPUP
     ? async () => {
-      link = await linkOriginalTask(deps.taskCtx(half.taskSid), half.taskSid, { retry });
-      if (link === 'other') log.info(`task ${half.taskSid} already has another conversations.conversation_id; kept as it is`);
+      const found = await linkOriginalTask(deps.taskCtx(half.taskSid), half.taskSid, { retry });
+      link = found.link;
+      if (link === 'other') log.info(`task ${half.taskSid} already has another conversations.conversation_id; kept as it is, and the MOS task joins it`);
+      return { conversationId: found.conversationId };
     }
     : undefined;
   const joinStarted = Date.now();
   const joined = await joinHalf(items, half, { retry, ensureMap: deps.ensureMap, beforeFold: linkFirst });
   const data = joined.data;
+  if (half.kind === 'task' && !joined.duplicate && data.task && data.task.sid !== half.taskSid) {
+    log.warn(`call ${half.callSid} carries a second task ${half.taskSid} after task ${data.task.sid}: each gets its own MOS task, both with this call leg's MOS`);
+  }
   if (!isReady(data)) return { outcome: joined.duplicate ? 'duplicate' : 'joined', link };
-  const taskSid = data.task.sid;
+  const pending = unwritten(data);
+  const taskSid = pending[0].sid;
   if (deps.lastStartBy) {
     // Start the write only if its whole chain of calls can start in time: a claim
     // left behind mid-write blocks the task until the ledger's stale-claim takeover.
     const perCall = Math.max(50, (Date.now() - joinStarted) / Math.max(1, joined.calls));
-    if (Date.now() + WRITE_CALLS * perCall > deps.lastStartBy) {
-      throw new Error(`not enough time left to write the MOS of task ${taskSid} (about ${Math.round(WRITE_CALLS * perCall)} ms needed)`);
+    const needed = (WRITE_CALLS + 6 * (pending.length - 1)) * perCall;
+    if (Date.now() + needed > deps.lastStartBy) {
+      throw new Error(`not enough time left to write the MOS of task ${taskSid} (about ${Math.round(needed)} ms needed)`);
     }
   }
   const summary = await deps.summarise(half.callSid);
   if (!summary) {
-    log.warn(`no usable sdk_edge MOS for call ${half.callSid} (task ${taskSid}): no MOS task`);
-    await markDone(items, half.callSid, data, joined.revision, { retry });
+    // Not final: .predicted-complete may come before Voice Insights has the samples. The join
+    // stays open without its summary half, so a later call-summary event (.complete) tries again.
+    log.warn(`no usable sdk_edge MOS for call ${half.callSid} (task ${taskSid}) yet: no MOS task; a later call-summary event tries again`);
+    await reopenSummary(items, half.callSid, data, joined.revision, { retry });
     return { outcome: 'no_mos', taskSid, link };
   }
-  const written = await deps.writeMos({ taskSid, callSid: half.callSid, summary });
-  await markDone(items, half.callSid, data, joined.revision, { retry, mosTaskSid: written.sid });
-  if (written.created) log.info(`MOS ${summary.average.toFixed(2)} recorded for task ${taskSid} (call ${half.callSid}) as ${written.sid}`);
-  return { outcome: written.created ? 'written' : 'exists', taskSid, mosTask: written.sid, link };
+  const done = {};
+  let created = false;
+  let last;
+  for (const t of pending) {
+    last = await deps.writeMos({ taskSid: t.sid, callSid: half.callSid, summary, conversationId: t.conversationId });
+    done[t.sid] = last.sid;
+    created = created || last.created;
+    if (last.created) log.info(`MOS ${summary.average.toFixed(2)} recorded for task ${t.sid} (call ${half.callSid}) as ${last.sid}`);
+  }
+  await markDone(items, half.callSid, data, joined.revision, { retry, written: done });
+  const lastSid = pending[pending.length - 1].sid;
+  return { outcome: created ? 'written' : 'exists', taskSid: lastSid, mosTask: last.sid, link };
 }
 
 module.exports = {

@@ -40,4 +40,4 @@ async function summariseCall(client, callSid, { deadline }) {
   return acc.result();
 }
 
-module.exports = { summariseCall, PAGE_SIZE, MAX_PAGES };
+module.exports = { summariseCall, PAGE_SIZE };

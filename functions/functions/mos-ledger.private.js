@@ -22,9 +22,15 @@
  *        MOS task once recorded (null while the winner is still creating it)
  *   await ledger.record(client, { serviceSid, taskSid, deadline, log, item }, mosTaskSid, state = 'created')
  *     -> stores the MOS task SID in the claim (If-Match on the claim's revision)
- *   ledger.buildMosTaskAttributes({ taskSid, slot, summary }) -> { attributes, json }
- *   await ledger.writeMosTask(client, { serviceSid, workspaceSid, workflowSid, channel, taskSid, slot, summary, deadline, log })
+ *   ledger.buildMosTaskAttributes({ taskSid, slot, summary, conversationId = taskSid }) -> { attributes, json }
+ *     conversationId: the original task's conversations.conversation_id (server mode reads it
+ *     when it links the task); anything but a plain string of 1..128 characters without control
+ *     characters falls back to taskSid
+ *   await ledger.writeMosTask(client, { serviceSid, workspaceSid, workflowSid, channel, taskSid, slot, summary, conversationId, deadline, log })
  *     -> { sid: 'WT…', created: true|false }   claim -> create -> record -> cancel -> record done
+ *     The task is cancelled only once its SID is recorded (TaskRouter deletes a cancelled task
+ *     5 minutes later, and then no marker search finds it): when the record fails, the task stays
+ *     pending and the caller gets 503 `in_progress`; the takeover after 60 s finds and records it.
  *     A loser waits up to 3 s for the winner to finish ('done') and answers { sid: winner, created: false };
  *     throws HttpError 503 `in_progress` when the winner has not even recorded its task by then
  *     (retry later), or a mapped Twilio error (mos-twilio mapTwilioError).
@@ -193,19 +199,34 @@ function mosText(x) {
   return round2(x).toFixed(2);
 }
 
+/** The longest conversation_id a MOS task takes over from its original task. */
+const CONVERSATION_ID_MAX = 128;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * The conversation the MOS task joins: the original task's own
+ * conversations.conversation_id when it is a plain short string, else the task SID.
+ */
+function conversationIdOr(conversationId, taskSid) {
+  const ok = typeof conversationId === 'string' && conversationId.trim() !== '' &&
+    conversationId.length <= CONVERSATION_ID_MAX && !CONTROL_CHARS.test(conversationId);
+  return ok ? conversationId : taskSid;
+}
+
 /**
  * The MOS task's attributes, built by the server only. Every value is of
- * bounded size (SIDs, numbers range-checked by the callers, an enum), so the
- * JSON is under ~400 bytes whatever the original task carried: far below
- * TaskRouter's 16 KiB limit by construction. See docs/contract.md.
- * @param {{ taskSid: string, slot: number, summary: { average:number, minimum:number, poorShare:number, samples:number, source:string } }} p
+ * bounded size (SIDs, a conversation id of at most 128 characters, numbers
+ * range-checked by the callers, an enum), so the JSON is under ~800 bytes
+ * whatever the original task carried: far below TaskRouter's 16 KiB limit by
+ * construction. See docs/contract.md.
+ * @param {{ taskSid: string, slot: number, summary: { average:number, minimum:number, poorShare:number, samples:number, source:string }, conversationId?: string }} p
  * @returns {{ attributes: object, json: string }}
  */
-function buildMosTaskAttributes({ taskSid, slot, summary }) {
+function buildMosTaskAttributes({ taskSid, slot, summary, conversationId = taskSid }) {
   const average = round2(summary.average);
   const attributes = {
     conversations: {
-      conversation_id: taskSid,
+      conversation_id: conversationIdOr(conversationId, taskSid),
       virtual: 'Yes',
       [`conversation_attribute_${slot}`]: mosText(average),
       [`conversation_measure_${slot}`]: average,
@@ -304,7 +325,7 @@ async function awaitWinner(client, ctx, first) {
  * claim -> create -> record -> cancel -> record done. The one way a MOS task is written.
  * @returns {Promise<{ sid: string, created: boolean }>}
  */
-async function writeMosTask(client, { serviceSid, workspaceSid, workflowSid, channel, taskSid, slot, summary, deadline, log }) {
+async function writeMosTask(client, { serviceSid, workspaceSid, workflowSid, channel, taskSid, slot, summary, conversationId, deadline, log }) {
   const ctx = { serviceSid, taskSid, deadline, log, workspaceSid };
   const claimed = await claim(client, ctx);
   if (!claimed.won) return awaitWinner(client, ctx, claimed);
@@ -317,7 +338,7 @@ async function writeMosTask(client, { serviceSid, workspaceSid, workflowSid, cha
   }
   let created = false;
   if (!task) {
-    const { json } = buildMosTaskAttributes({ taskSid, slot, summary });
+    const { json } = buildMosTaskAttributes({ taskSid, slot, summary, conversationId });
     const what = `creating the MOS task for ${taskSid}`;
     try {
       task = await withRetry(async () => {
@@ -342,14 +363,19 @@ async function writeMosTask(client, { serviceSid, workspaceSid, workflowSid, cha
       created = true;
     }
   }
-  // A failed record must not leave the task uncancelled: the claim then stays 'claimed' and the
-  // takeover after STALE_AFTER_MS finds this task by its marker.
+  // Cancel only what the ledger knows: TaskRouter deletes a cancelled task 5 minutes after it
+  // ends, and then no marker search can find it. An unrecorded task stays pending (searchable);
+  // the claim stays 'claimed', so the takeover after STALE_AFTER_MS finds it, records it and
+  // cancels it. The caller gets 503 and retries.
   const recorded = await record(client, { ...ctx, item: claimed.item }, task.sid, 'created').catch((err) => {
-    if (log) log.warn(`ledger: could not record MOS task ${task.sid} for ${taskSid} (${err.code || 'error'}); it is found by its marker later`);
+    if (log) log.warn(`ledger: could not record MOS task ${task.sid} for ${taskSid} (${err.code || 'error'}); left pending, it is found by its marker later`);
     return null;
   });
+  if (!recorded) {
+    throw new HttpError(503, 'in_progress', `The MOS task for ${taskSid} was created but not yet recorded; retry`);
+  }
   await cancelTask(client, { workspaceSid, deadline, log }, task);
-  if (recorded) await record(client, { ...ctx, item: recorded }, task.sid, 'done').catch((err) => log && log.warn(`ledger: could not mark ${taskSid} done (${err.code || 'error'}); a later request re-checks the cancel`));
+  await record(client, { ...ctx, item: recorded }, task.sid, 'done').catch((err) => log && log.warn(`ledger: could not mark ${taskSid} done (${err.code || 'error'}); a later request re-checks the cancel`));
   return { sid: task.sid, created };
 }
 
@@ -363,4 +389,6 @@ module.exports = {
   MAP_NAME,
   STALE_AFTER_MS,
   ATTRIBUTES_MAX_BYTES,
+  CONVERSATION_ID_MAX,
+  conversationIdOr,
 };

@@ -87,8 +87,8 @@ function buildDeps(context, deadline) {
     ensureMap,
     taskCtx: (taskSid) => client.taskrouter.v1.workspaces(context.WORKSPACE_SID).tasks(taskSid),
     summarise: summariser(client, deadline),
-    writeMos: ({ taskSid, summary }) =>
-      ledger.writeMosTask(client, { serviceSid, workspaceSid: context.WORKSPACE_SID, workflowSid: context.WORKFLOW_SID, channel, taskSid, slot, summary, deadline, log: logger }),
+    writeMos: ({ taskSid, summary, conversationId }) =>
+      ledger.writeMosTask(client, { serviceSid, workspaceSid: context.WORKSPACE_SID, workflowSid: context.WORKFLOW_SID, channel, taskSid, slot, summary, conversationId, deadline, log: logger }),
     retry,
     lastStartBy: deadline - REQUEST_TIMEOUT_MS,
     log: logger,

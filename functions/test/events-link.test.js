@@ -22,12 +22,12 @@ test('links conversation_id with If-Match on the fetched ETag', () =>
   scenario({}, async (w) => {
     const sid = await voiceTask(w, { conversations: { conversation_attribute_1: 'gold' } });
     w.fake.resetRequests();
-    assert.equal(await linkOriginalTask(tasksOf(w)(sid), sid), 'linked');
+    assert.deepEqual(await linkOriginalTask(tasksOf(w)(sid), sid), { link: 'linked', conversationId: sid });
     assert.deepEqual(attrsOf(w, sid).conversations, { conversation_attribute_1: 'gold', conversation_id: sid });
     const update = w.fake.requests.find((r) => r.route === 'updateTask');
     assert.ok(update, 'one update');
     assert.deepEqual(w.fake.requests.map((r) => `${r.route} ${r.status}`), ['fetchTask 200', 'updateTask 200']);
-    assert.equal(await linkOriginalTask(tasksOf(w)(sid), sid), 'already', 'second time: nothing to write');
+    assert.deepEqual(await linkOriginalTask(tasksOf(w)(sid), sid), { link: 'already', conversationId: sid }, 'second time: nothing to write');
   }));
 
 test('412: Flex changed the task between our fetch and our update; its change is kept and the link is retried', () =>
@@ -47,7 +47,7 @@ test('412: Flex changed the task between our fetch and our update; its change is
       update: (params) => ctx.update(params),
     };
     w.fake.resetRequests();
-    assert.equal(await linkOriginalTask(racing, sid), 'linked');
+    assert.equal((await linkOriginalTask(racing, sid)).link, 'linked');
     assert.deepEqual(attrsOf(w, sid).conversations, { conversation_attribute_2: 'resolved', conversation_id: sid });
     assert.deepEqual(w.fake.requests.map((r) => `${r.route} ${r.status}`), ['fetchTask 200', 'updateTask 200', 'updateTask 412', 'fetchTask 200', 'updateTask 200']);
     assert.ok(w.fake.requests.filter((r) => r.route === 'updateTask' && r.status !== 412).length === 2);
@@ -57,7 +57,7 @@ test('another conversation_id already there (set concurrently or by a transfer f
   scenario({}, async (w) => {
     const other = 'WT' + 'e'.repeat(32);
     const sid = await voiceTask(w, { conversations: { conversation_id: other } });
-    assert.equal(await linkOriginalTask(tasksOf(w)(sid), sid), 'other');
+    assert.deepEqual(await linkOriginalTask(tasksOf(w)(sid), sid), { link: 'other', conversationId: other }, 'the conversation the MOS task joins');
     assert.equal(attrsOf(w, sid).conversations.conversation_id, other);
   }));
 
@@ -65,5 +65,5 @@ test('a task TaskRouter already deleted is reported gone, not an error', () =>
   scenario({}, async (w) => {
     const sid = await voiceTask(w, {});
     w.fake.deleteTask(sid);
-    assert.equal(await linkOriginalTask(tasksOf(w)(sid), sid), 'gone');
+    assert.deepEqual(await linkOriginalTask(tasksOf(w)(sid), sid), { link: 'gone', conversationId: null });
   }));

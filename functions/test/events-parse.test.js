@@ -82,6 +82,24 @@ test('mergeHalf: either order, duplicates by id and redundant halves change noth
   assert.equal(ev.mergeHalf(ev.mergeHalf(null, task).data, completed).duplicate, true, 'task.completed after task.wrapup');
 });
 
+test('mergeHalf: a second task on the same call leg is kept next to the first (compared by task SID), not dropped as a duplicate', () => {
+  const OTHER = 'WT' + 'fedcba9876543210'.repeat(2);
+  const task = ev.parseEvent(cloudEvents.task({ id: 'EVt1' }));
+  const sum = ev.parseEvent(cloudEvents.summary({ id: 'EVs1' }));
+  const second = ev.parseEvent(cloudEvents.task({ id: 'EVt2', taskSid: OTHER }));
+  const both = ev.mergeHalf(ev.mergeHalf(null, task).data, sum).data;
+  const written = { ...both, done: true, written: { [TASK]: 'WT' + 'e'.repeat(32) } };
+  const merged = ev.mergeHalf(written, second);
+  assert.equal(merged.changed, true);
+  assert.equal(merged.duplicate, false);
+  assert.equal(merged.data.task.sid, TASK, 'the first task stays');
+  assert.deepEqual(merged.data.more.map((t) => t.sid), [OTHER]);
+  assert.equal(ev.isReady(merged.data), true, 'the second task still needs its MOS task');
+  assert.equal(ev.mergeHalf(merged.data, ev.parseEvent(cloudEvents.task({ id: 'EVt3', taskSid: OTHER, type: ev.TYPES.TASK_COMPLETED }))).duplicate, true, 'the second task\'s own task.completed is a duplicate');
+  assert.equal(ev.mergeHalf(merged.data, ev.parseEvent(cloudEvents.task({ id: 'EVt4', type: ev.TYPES.TASK_COMPLETED }))).duplicate, true);
+  assert.equal(ev.isReady({ ...merged.data, written: { ...written.written, [OTHER]: 'WT' + 'd'.repeat(32) } }), false, 'all written');
+});
+
 test('the join item records the CloudEvent id of each half it holds, and has a TTL of at least 2 days', () => {
   assert.ok(ev.JOIN_TTL_SECONDS >= 2 * 24 * 3600);
   const task = ev.parseEvent(cloudEvents.task({ id: 'EVt9' }));

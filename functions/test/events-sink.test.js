@@ -15,8 +15,8 @@ const expected = readFixture('expected.json');
 const CALL = expected['call_60.json'].callSid;
 const METRICS = { [CALL]: readFixture('call_60.json') };
 
-async function originalTask(w, worker = CALL) {
-  const attrs = JSON.parse(cloudEvents.task().data.payload.task_attributes);
+async function originalTask(w, worker = CALL, extra = {}) {
+  const attrs = { ...JSON.parse(cloudEvents.task().data.payload.task_attributes), ...extra };
   attrs.conference.participants.worker = worker;
   const tasks = twilio(w.env.ACCOUNT_SID, w.env.AUTH_TOKEN).taskrouter.v1.workspaces(w.env.WORKSPACE_SID).tasks;
   const t = await tasks.create({ workflowSid: w.env.WORKFLOW_SID, taskChannel: 'voice', attributes: JSON.stringify(attrs) });
@@ -125,10 +125,83 @@ test('a summary whose call has no usable MOS: no task, one clear [mos-score] lin
     assert.equal(mosTasks(w).length, 0);
     const mine = lines.filter((l) => /no usable sdk_edge MOS/.test(l));
     assert.equal(mine.length, 1, lines.join('\n'));
-    assert.match(mine[0], /^\[mos-score\] mos_events: no usable sdk_edge MOS for call CA\w+ \(task WT\w+\): no MOS task$/);
+    assert.match(mine[0], /^\[mos-score\] mos_events: no usable sdk_edge MOS for call CA\w+ \(task WT\w+\) yet: no MOS task; a later call-summary event tries again$/);
     const again = await deliver(w, [cloudEvents.summary({ id: 'EVsum00003', callSid: CALL })]);
     assert.equal(again.body.duplicates, 1, 'a repeat does not ask Voice Insights again');
     assert.equal(w.count('metrics'), 1);
+  }));
+
+test('predicted-complete before Voice Insights has samples, then complete with samples: exactly 1 MOS task', () =>
+  scenario({ metricsByCall: { [CALL]: [] }, unknownCall: 'empty' }, async (w) => {
+    const taskSid = await originalTask(w);
+    let early;
+    const lines = await captureLogs(async () => {
+      await deliver(w, [cloudEvents.task({ id: 'EVtask0004', taskSid, workerLeg: CALL })]);
+      early = await deliver(w, [cloudEvents.summary({ id: 'EVsum00004', callSid: CALL, type: 'com.twilio.voice.insights.call-summary.predicted-complete' })]);
+    });
+    assert.equal(early.status, 200);
+    assert.equal(early.body.noMos, 1);
+    assert.equal(mosTasks(w).length, 0);
+    assert.equal(lines.filter((l) => /^\[mos-score\] .*no usable sdk_edge MOS/.test(l)).length, 1, lines.join('\n'));
+    const again = await deliver(w, [cloudEvents.summary({ id: 'EVsum00004', callSid: CALL, type: 'com.twilio.voice.insights.call-summary.predicted-complete' })]);
+    assert.equal(again.body.duplicates, 1, 'a repeat of the same CloudEvent stays a duplicate');
+    w.fake.metricsByCall[CALL] = readFixture('call_60.json');
+    const late = await deliver(w, [cloudEvents.summary({ id: 'EVsum00005', callSid: CALL, type: 'com.twilio.voice.insights.call-summary.complete' })]);
+    assert.equal(late.status, 200, JSON.stringify(late.body));
+    assert.equal(late.body.written, 1, JSON.stringify(late.body));
+    const made = mosTasks(w);
+    assert.equal(made.length, 1);
+    assert.deepEqual(JSON.parse(made[0].attributes).mos_score, expected['call_60.json'].summary);
+    const done = await deliver(w, [cloudEvents.summary({ id: 'EVsum00005', callSid: CALL, type: 'com.twilio.voice.insights.call-summary.complete' })]);
+    assert.equal(done.body.duplicates, 1);
+    assert.equal(mosTasks(w).length, 1);
+  }));
+
+test('a second task on the same agent call leg gets its own MOS task, with one [mos-score] warning naming both', () =>
+  scenario({ metricsByCall: METRICS }, async (w) => {
+    const first = await originalTask(w);
+    const second = await originalTask(w);
+    const lines = await captureLogs(async () => {
+      await deliver(w, [cloudEvents.task({ id: 'EVtwo00001', taskSid: first, workerLeg: CALL })]);
+      const s = await deliver(w, [cloudEvents.summary({ id: 'EVtwo00002', callSid: CALL })]);
+      assert.equal(s.body.written, 1);
+      const t = await deliver(w, [cloudEvents.task({ id: 'EVtwo00003', taskSid: second, workerLeg: CALL })]);
+      assert.equal(t.status, 200, JSON.stringify(t.body));
+      assert.equal(t.body.written, 1, JSON.stringify(t.body));
+      const again = await deliver(w, [cloudEvents.task({ id: 'EVtwo00004', taskSid: second, workerLeg: CALL, type: 'com.twilio.taskrouter.task.completed' })]);
+      assert.equal(again.body.duplicates, 1);
+    });
+    const made = mosTasks(w).map((t) => JSON.parse(t.attributes).mos_score_for).sort();
+    assert.deepEqual(made, [first, second].sort(), 'one MOS task per original task');
+    const warned = lines.filter((l) => /second task/.test(l));
+    assert.equal(warned.length, 1, lines.join('\n'));
+    assert.match(warned[0], /^\[mos-score\] /);
+    assert.ok(warned[0].includes(first) && warned[0].includes(second), warned[0]);
+  }));
+
+test('an original task already in another conversation (a transfer segment): the MOS task joins that conversation, the original keeps it', () =>
+  scenario({ metricsByCall: METRICS }, async (w) => {
+    const earlier = 'WT' + 'e'.repeat(32);
+    const taskSid = await originalTask(w, CALL, { conversations: { conversation_id: earlier } });
+    await deliver(w, [cloudEvents.task({ id: 'EVconv0001', taskSid, workerLeg: CALL })]);
+    const res = await deliver(w, [cloudEvents.summary({ id: 'EVconv0002', callSid: CALL })]);
+    assert.equal(res.body.written, 1, JSON.stringify(res.body));
+    const [made] = mosTasks(w);
+    const attrs = JSON.parse(made.attributes);
+    assert.equal(attrs.conversations.conversation_id, earlier, 'the MOS lands on the conversation the original task belongs to');
+    assert.equal(attrs.mos_score_for, taskSid, 'the marker still names the original task');
+    assert.equal(JSON.parse(w.fake.tasks.get(taskSid).attributes).conversations.conversation_id, earlier, 'kept on the original');
+  }));
+
+test('task.completed alone (no link step): the MOS task joins the conversation the event\'s task attributes carry', () =>
+  scenario({ metricsByCall: METRICS }, async (w) => {
+    const earlier = 'WT' + 'd'.repeat(32);
+    const taskSid = await originalTask(w, CALL, { conversations: { conversation_id: earlier } });
+    const attributes = JSON.parse(w.fake.tasks.get(taskSid).attributes);
+    await deliver(w, [cloudEvents.summary({ id: 'EVconv0003', callSid: CALL })]);
+    const res = await deliver(w, [cloudEvents.task({ id: 'EVconv0004', taskSid, workerLeg: CALL, type: 'com.twilio.taskrouter.task.completed', attributes })]);
+    assert.equal(res.body.written, 1, JSON.stringify(res.body));
+    assert.equal(JSON.parse(mosTasks(w)[0].attributes).conversations.conversation_id, earlier);
   }));
 
 test('a Twilio failure answers 503 (Event Streams delivers again) and the redelivery finishes the job once', () =>

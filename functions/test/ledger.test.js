@@ -166,17 +166,44 @@ test('the MOS task attributes are the server\'s own, small by construction', () 
   assert.ok(Buffer.byteLength(json) < 512);
 });
 
-test('a failed record still cancels the task and answers created:true; a later takeover finds the task by its marker', async () => {
+test('the MOS task joins the original task\'s conversation: a plain short conversation id is taken, anything else falls back to the task SID', () => {
+  const conv = (conversationId) => ledger.buildMosTaskAttributes({ taskSid: TASK, slot: 5, summary: SUMMARY, conversationId }).attributes.conversations.conversation_id;
+  assert.equal(ledger.buildMosTaskAttributes({ taskSid: TASK, slot: 5, summary: SUMMARY }).attributes.conversations.conversation_id, TASK, 'default: the task SID');
+  assert.equal(conv('WT' + 'e'.repeat(32)), 'WT' + 'e'.repeat(32));
+  assert.equal(conv('CH-legacy conversation 42'), 'CH-legacy conversation 42');
+  assert.equal(conv('x'.repeat(ledger.CONVERSATION_ID_MAX)), 'x'.repeat(ledger.CONVERSATION_ID_MAX));
+  for (const bad of ['x'.repeat(ledger.CONVERSATION_ID_MAX + 1), '', '   ', 'a\nb', 'a\u0000b', 'a\u007fb', 'a\u0085b', 42, null, { id: 'WT1' }, ['WT1']]) {
+    assert.equal(conv(bad), TASK, JSON.stringify(bad));
+  }
+  const worst = ledger.buildMosTaskAttributes({ taskSid: TASK, slot: 10, summary: { average: 1.11, minimum: 1.11, poorShare: 0.11, samples: Number.MAX_SAFE_INTEGER, source: 'voice-insights' }, conversationId: '\u20ac'.repeat(ledger.CONVERSATION_ID_MAX) }).json;
+  assert.ok(Buffer.byteLength(worst) < 1024, `${Buffer.byteLength(worst)} bytes`);
+});
+
+test('a failed record leaves the task pending and answers 503; the takeover records and cancels it, so no second task ever, even after TaskRouter deletes it', async () => {
   await scenario({ failures: [{ ...faults.serverError('updateSyncMapItem', 4) }] }, async (w) => {
     const client = createClient(w.env);
-    const res = await ledger.writeMosTask(client, args(w));
-    assert.equal(res.created, true);
-    assert.equal(w.fake.tasks.get(res.sid).assignment_status, 'canceled');
+    await assert.rejects(ledger.writeMosTask(client, args(w)), (e) => e.status === 503 && e.code === 'in_progress');
+    assert.equal(w.fake.tasks.size, 1);
+    const [sid] = w.fake.tasks.keys();
+    assert.equal(w.fake.tasks.get(sid).assignment_status, 'pending', 'not cancelled while the ledger does not know it: it stays searchable');
     assert.equal(item(w).data.state, 'claimed', 'the ledger never learned the SID');
     await assert.rejects(ledger.writeMosTask(client, args(w)), (e) => e.code === 'in_progress', 'within 60 s the claim is respected');
-    item(w).data.claimedAt = Date.now() - ledger.STALE_AFTER_MS - 1000; // a minute later
-    assert.deepEqual(await ledger.writeMosTask(client, args(w)), { sid: res.sid, created: false });
+    // Six minutes later: TaskRouter has deleted every task that ended 5 minutes ago (the fake leaves that to the test).
+    const expireEnded = () => {
+      for (const [s, t] of [...w.fake.tasks]) if (t.assignment_status === 'canceled' || t.assignment_status === 'completed') w.fake.deleteTask(s);
+    };
+    expireEnded();
+    item(w).data.claimedAt = Date.now() - 6 * 60 * 1000;
+    assert.deepEqual(await ledger.writeMosTask(client, args(w)), { sid, created: false }, 'the takeover finds the pending task by its marker');
     assert.equal(w.fake.tasks.size, 1);
-    assert.equal(item(w).data.mosTaskSid, res.sid);
+    assert.equal(w.fake.tasks.get(sid).assignment_status, 'canceled');
+    assert.equal(item(w).data.mosTaskSid, sid);
+    assert.equal(item(w).data.state, 'done');
+    // TaskRouter deletes the cancelled task 5 minutes later; a later writer (server mode's summary event) still finds the ledger's answer.
+    expireEnded();
+    item(w).data.claimedAt = Date.now() - 12 * 60 * 1000;
+    assert.deepEqual(await ledger.writeMosTask(client, args(w)), { sid, created: false });
+    assert.equal(w.fake.tasks.size, 0, 'no second MOS task');
+    assert.equal(w.count('createTask'), 1);
   });
 });
