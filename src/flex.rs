@@ -71,8 +71,14 @@ fn linked_attributes(task: &JsValue, sid: &TaskSid) -> Object {
 }
 
 /// Links the task's conversation with `task.setAttributes`; `then` gets the
-/// outcome when it settles.
+/// outcome when it settles. A task already in a conversation (e.g. a transfer
+/// segment) keeps it: the Functions put the MOS task in that same one
+/// (docs/contract.md), so nothing is written.
 pub fn link(task: &JsValue, sid: &TaskSid, then: Box<dyn FnOnce(Result<(), Error>)>) {
+    let existing = js::at(task, &["attributes", "conversations", "conversation_id"]);
+    if existing.as_string().is_some_and(|c| !c.trim().is_empty()) {
+        return then(Ok(()));
+    }
     let fail = |e: &JsValue| Error::SetAttributes(js::describe(e));
     match js::call(task, "setAttributes", &[&linked_attributes(task, sid)]) {
         Ok(ret) if ret.has_type::<Promise>() => js::settle(

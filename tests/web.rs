@@ -328,6 +328,20 @@ async fn voice_task_end_to_end() {
 }
 
 #[wasm_bindgen_test]
+async fn a_task_already_in_a_conversation_keeps_it() {
+    let manager = begin(json!({}));
+    let patch = json!({"attributes": {"conversations": {"conversation_id": "WT00000000000000000000000000c0ffee"},
+        "conference": {"participants": {"worker": WORKER_LEG}}}});
+    emit_wrapup(&manager, &make_task(VOICE, &patch.to_string()));
+    assert_eq!(
+        parse(set_attributes_calls()),
+        json!([]),
+        "nothing overwritten"
+    );
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+}
+
+#[wasm_bindgen_test]
 async fn chat_task_is_skipped_quietly() {
     let manager = begin(json!({}));
     emit_wrapup(&manager, &make_task(CHAT, ""));

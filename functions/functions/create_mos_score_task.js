@@ -17,9 +17,31 @@
  */
 const { wrap } = require(Runtime.getFunctions()['mos-http'].path);
 const { parseCreateRequest } = require(Runtime.getFunctions()['mos-validate'].path);
-const { createClient } = require(Runtime.getFunctions()['mos-twilio'].path);
+const { createClient, withRetry, statusOf, mapTwilioError } = require(Runtime.getFunctions()['mos-twilio'].path);
 const { authorize, verifyProof } = require(Runtime.getFunctions()['mos-auth'].path);
-const { writeMosTask, syncServiceSid, taskChannel } = require(Runtime.getFunctions()['mos-ledger'].path);
+const { writeMosTask, syncServiceSid, taskChannel, conversationIdOr } = require(Runtime.getFunctions()['mos-ledger'].path);
+
+/**
+ * The conversation the MOS task joins (docs/contract.md): the original task's
+ * own conversations.conversation_id (the plugin keeps an existing one), else
+ * the task SID, also once TaskRouter has deleted the task.
+ */
+async function originalConversationId(client, { workspaceSid, taskSid, deadline }) {
+  const what = `reading the conversation of ${taskSid}`;
+  try {
+    const task = await withRetry(() => client.taskrouter.v1.workspaces(workspaceSid).tasks(taskSid).fetch(), { deadline, what });
+    let attributes = {};
+    try {
+      attributes = JSON.parse(task.attributes || '{}') || {};
+    } catch (e) {
+      attributes = {};
+    }
+    return conversationIdOr(attributes.conversations && attributes.conversations.conversation_id, taskSid);
+  } catch (err) {
+    if (statusOf(err) === 404) return taskSid;
+    throw mapTwilioError(err, what);
+  }
+}
 
 exports.handler = wrap({
   name: 'create_mos_score_task',
@@ -34,8 +56,10 @@ exports.handler = wrap({
     } else {
       await authorize(client, { workspaceSid: context.WORKSPACE_SID, identity, taskSid, deadline });
     }
+    const workspaceSid = context.WORKSPACE_SID;
     return writeMosTask(client, {
-      serviceSid, workspaceSid: context.WORKSPACE_SID, workflowSid: context.WORKFLOW_SID, channel, taskSid, slot, summary, deadline, log,
+      serviceSid, workspaceSid, workflowSid: context.WORKFLOW_SID, channel, taskSid, slot, summary, deadline, log,
+      conversationId: () => originalConversationId(client, { workspaceSid, taskSid, deadline }),
     });
   },
 });

@@ -326,6 +326,7 @@ async function awaitWinner(client, ctx, first) {
  * @returns {Promise<{ sid: string, created: boolean }>}
  */
 async function writeMosTask(client, { serviceSid, workspaceSid, workflowSid, channel, taskSid, slot, summary, conversationId, deadline, log }) {
+  // conversationId: a string, or an async function giving it (called only by the claim's winner).
   const ctx = { serviceSid, taskSid, deadline, log, workspaceSid };
   const claimed = await claim(client, ctx);
   if (!claimed.won) return awaitWinner(client, ctx, claimed);
@@ -338,7 +339,9 @@ async function writeMosTask(client, { serviceSid, workspaceSid, workflowSid, cha
   }
   let created = false;
   if (!task) {
-    const { json } = buildMosTaskAttributes({ taskSid, slot, summary, conversationId });
+    // A function is asked only here, by the writer that won the claim.
+    const cid = typeof conversationId === 'function' ? await conversationId() : conversationId;
+    const { json } = buildMosTaskAttributes({ taskSid, slot, summary, conversationId: cid });
     const what = `creating the MOS task for ${taskSid}`;
     try {
       task = await withRetry(async () => {

@@ -6,7 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { invoke, readFixture, VALID_TOKEN, TASK, scenario } = require('./support/harness');
-const { faults } = require('./support/fake-twilio');
+const { faults, DEFAULTS } = require('./support/fake-twilio');
 
 const expected = readFixture('expected.json')['call_360.json'];
 const CALL = expected.callSid;
@@ -51,11 +51,12 @@ test('creates the MOS task the server built, through the ledger, and cancels it'
       'sync.twilio.com createSyncMapItem 404',
       'sync.twilio.com createSyncMap 201',
       'sync.twilio.com createSyncMapItem 201',
+      'taskrouter.twilio.com fetchTask 404',
       'taskrouter.twilio.com createTask 201',
       'sync.twilio.com updateSyncMapItem 200',
       'taskrouter.twilio.com updateTask 200',
       'sync.twilio.com updateSyncMapItem 200',
-    ], 'a valid proof stands for the authorisation: no TaskRouter look-up');
+    ], 'a valid proof stands for the authorisation (no reservation look-up); the winner reads the original\'s conversation (deleted here: the task SID)');
     const made = w.fake.requests.find((r) => r.route === 'createTask');
     assert.equal(made.body.WorkflowSid, w.env.WORKFLOW_SID);
     assert.equal(made.body.TaskChannel, 'mos_score');
@@ -71,6 +72,26 @@ test('creates the MOS task the server built, through the ledger, and cancels it'
       mos_score_for: TASK,
       mos_score: { average: s.average, minimum: s.minimum, poorShare: s.poorShare, samples: s.samples, source: 'voice-insights' },
     });
+  });
+});
+
+test('the MOS task joins the original task\'s existing conversation_id (e.g. a transfer segment)', async () => {
+  await scenario({ metricsByCall }, async (w) => {
+    // The original task, as TaskRouter holds it, already in conversation WT…c0ffee.
+    const conversation = 'WT' + '0'.repeat(26) + 'c0ffee';
+    const auth = 'Basic ' + Buffer.from(`${w.fake.config.accountSid}:${w.fake.config.authToken}`).toString('base64');
+    const made = await fetch(`${w.fake.url}/v1/Workspaces/${w.env.WORKSPACE_SID}/Tasks`, {
+      method: 'POST',
+      headers: { Authorization: auth, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ WorkflowSid: w.env.WORKFLOW_SID, TaskChannel: 'voice', Attributes: JSON.stringify({ conversations: { conversation_id: conversation } }) }),
+    }).then((r) => r.json());
+    w.fake.addHandled({ workerSid: DEFAULTS.workerSid, taskSid: made.sid });
+    const s = await fetchSummary(w, { TaskSid: made.sid });
+    const res = await create(w, createEvent(s, { TaskSid: made.sid }));
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const attrs = JSON.parse(w.fake.tasks.get(res.body.sid).attributes);
+    assert.equal(attrs.conversations.conversation_id, conversation);
+    assert.equal(attrs.mos_score_for, made.sid);
   });
 });
 

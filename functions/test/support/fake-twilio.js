@@ -651,7 +651,8 @@ async function startFakeTwilio(options = {}) {
     if (pg.error) return [pg.error[0], errorBody(...pg.error)];
     if (name === 'listTaskReservations') {
       const taskSid = /\/Tasks\/([^/]+)\//.exec(p)[1];
-      const live = tasks.get(taskSid) ? { reservations: [] } : handled.get(taskSid);
+      // A task made through the REST API has the reservations seeded for it, if any.
+      const live = tasks.get(taskSid) ? { reservations: [], ...handled.get(taskSid), live: true } : handled.get(taskSid);
       if (!live || live.live === false) return [404, errorBody(404, 20404, `The requested resource /v1/Workspaces/${ws}/Tasks/${taskSid} was not found`)];
       let list = live.reservations;
       if (query.WorkerSid !== undefined) list = list.filter((r) => r.worker_sid === firstOf(query.WorkerSid));
