@@ -317,7 +317,18 @@ async fn voice_task_end_to_end() {
                "Source": "voice-insights"})
     );
 
-    until(|| logged("info", "written, MOS 4.31") == 1, "info line").await;
+    // Matched with the task SID: a previous test's answer in flight may still log.
+    let done = format!("{VOICE_SID}: MOS task ");
+    until(|| logged("info", &done) == 1, "info line").await;
+    let line = log_lines()
+        .into_iter()
+        .find(|(_, l)| l.contains(&done))
+        .unwrap()
+        .1;
+    assert!(
+        line.ends_with("written, MOS 4.31 (voice-insights)"),
+        "{line}"
+    );
     assert_eq!(logged("info", VOICE_SID), 1);
     assert_eq!(
         parse(storage_keys()),
@@ -660,7 +671,8 @@ async fn a_refused_lock_request_does_not_stall_the_job() {
 async fn a_finished_job_keeps_its_lock_briefly_for_other_tabs() {
     let manager = begin(json!({}));
     emit_wrapup(&manager, &voice_task());
-    until(|| logged("info", "written, MOS") == 1, "MOS task").await;
+    let done = format!("{VOICE_SID}: MOS task");
+    until(|| logged("info", &done) == 1, "MOS task").await;
     let key = format!("{SCOPE}{VOICE_SID}");
     // The job is gone from storage, but the lock lingers so that a tab taking
     // it next sees the removal (storage reaches other tabs asynchronously).
