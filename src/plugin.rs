@@ -5,6 +5,7 @@ use crate::domain::config::{Config, Source};
 use crate::domain::error::{push_u32, Error};
 use crate::domain::job::{scope, Age, Decision, JobState, PendingJob, Step, LEGACY_PREFIX};
 use crate::domain::mos::format2;
+use crate::domain::sid::{CallSid, TaskSid};
 use crate::domain::task::Plan;
 use crate::flex;
 use crate::lock::{try_lock, Lock, LockGuard};
@@ -170,11 +171,7 @@ pub fn on_wrapup(state: &Rc<PluginState>, task: &JsValue) {
 }
 
 /// Stores and arms the job of a wrap-up (unless another tab already did).
-fn schedule(
-    state: &Rc<PluginState>,
-    sid: crate::domain::sid::TaskSid,
-    call: crate::domain::sid::CallSid,
-) {
+fn schedule(state: &Rc<PluginState>, sid: TaskSid, call: CallSid) {
     let log = state.log;
     let tag = Some(sid.as_str());
     state.follow_voice_client();
@@ -216,9 +213,18 @@ pub fn resume(state: &Rc<PluginState>) {
     if state.cfg.source == Source::Server {
         return;
     }
-    migrate_legacy(state);
+    // One pass over localStorage: this scope's keys, plus plugin 0.1's.
+    let all = store::keys("mos-score:");
+    let mut mine: Vec<String> = all
+        .iter()
+        .filter(|k| k.starts_with(&state.scope))
+        .cloned()
+        .collect();
+    for legacy in all.iter().filter(|k| k.starts_with(LEGACY_PREFIX)) {
+        mine.extend(migrate_legacy(state, legacy));
+    }
     let t = now();
-    for key in store::keys(&state.scope) {
+    for key in mine {
         match store::load(&key) {
             Some(Ok(job)) => match job.age(t) {
                 Age::Live => {
@@ -254,18 +260,22 @@ pub fn resume(state: &Rc<PluginState>) {
     }
 }
 
-/// Moves plugin 0.1's jobs (unscoped, holding the task's attributes) under
-/// this tab's scope, without the attributes.
-fn migrate_legacy(state: &PluginState) {
-    for key in store::keys(LEGACY_PREFIX) {
-        if let Some(Ok(job)) = store::load(&key) {
-            store::save(&job.storage_key(&state.scope), &job);
+/// Moves one of plugin 0.1's jobs (unscoped, holding the task's attributes)
+/// under this tab's scope, without the attributes; returns its new key.
+fn migrate_legacy(state: &PluginState, key: &str) -> Option<String> {
+    let moved = match store::load(key) {
+        Some(Ok(job)) => {
+            let new_key = job.storage_key(&state.scope);
+            store::save(&new_key, &job);
             state
                 .log
                 .debug(Some(job.task_sid.as_str()), "moved a stored job to v2");
+            Some(new_key)
         }
-        store::remove(&key);
-    }
+        _ => None,
+    };
+    store::remove(key);
+    moved
 }
 
 /// One attempt at the job stored under `key`, once its lock is ours.

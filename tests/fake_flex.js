@@ -44,8 +44,8 @@ export function reset() {
   state.setAttributesCalls = [];
 }
 
-export const ACCOUNT = 'AC' + '0123456789abcdef'.repeat(2);
-export const WORKER = 'WK' + 'a'.repeat(32);
+const ACCOUNT = 'AC' + '0123456789abcdef'.repeat(2);
+const WORKER = 'WK' + 'a'.repeat(32);
 
 /**
  * As strict as the real Flex Manager where the plugin touches it:
