@@ -5,8 +5,8 @@
 
 use crate::domain::error::{push_u32, Error};
 use crate::domain::job::PendingJob;
+use crate::domain::json::Json;
 use crate::domain::mos::{format2, MosSummary};
-use crate::domain::value::Value;
 use crate::js;
 use gloo_timers::callback::Timeout;
 use js_sys::Promise;
@@ -50,7 +50,7 @@ impl Call {
 }
 
 /// The parsed 2xx JSON body, or the contract's error.
-fn answer(function: &str, status: u16, text: &str) -> Result<Value, Error> {
+fn answer(function: &str, status: u16, text: &str) -> Result<JsValue, Error> {
     let body = js::parse(text);
     if (200..300).contains(&status) {
         return body.ok_or_else(|| {
@@ -63,9 +63,7 @@ fn answer(function: &str, status: u16, text: &str) -> Result<Value, Error> {
     }
     let field = |k| {
         body.as_ref()
-            .and_then(|b| b.at(&["error", k]))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
+            .and_then(|b| js::at(b, &["error", k]).as_string())
     };
     Err(Error::Backend {
         status,
@@ -76,7 +74,7 @@ fn answer(function: &str, status: u16, text: &str) -> Result<Value, Error> {
 }
 
 /// POSTs `fields` to `{base}/{function}`; `then` gets the parsed 2xx body.
-fn post(base: &str, function: &'static str, fields: &[(&str, &str)], then: Then<Value>) {
+fn post(base: &str, function: &'static str, fields: &[(&str, &str)], then: Then<JsValue>) {
     let init = RequestInit::new();
     init.set_method("POST");
     init.set_body(&JsValue::from_str(&form(fields)));
@@ -152,8 +150,8 @@ pub fn get_mos_score(
         ],
         Box::new(move |r| {
             then(r.and_then(|body| {
-                let proof = body.get("proof").and_then(Value::as_str).map(str::to_owned);
-                Ok((MosSummary::from_value(&body)?, proof))
+                let proof = Json::get(&body, "proof").and_then(|p| p.as_string());
+                Ok((MosSummary::read(&body)?, proof))
             }))
         }),
     );
@@ -199,11 +197,15 @@ pub fn create_mos_score_task(
         &fields,
         Box::new(move |r| {
             then(r.and_then(|body| {
-                let sid = body.get("sid").and_then(Value::as_str).ok_or_else(|| {
-                    Error::BadResponse("create_mos_score_task answered without a sid".into())
-                })?;
-                let created = body.get("created").and_then(Value::as_bool).unwrap_or(true);
-                Ok((sid.to_owned(), created))
+                let sid = Json::get(&body, "sid")
+                    .and_then(|s| s.as_string())
+                    .ok_or_else(|| {
+                        Error::BadResponse("create_mos_score_task answered without a sid".into())
+                    })?;
+                let created = Json::get(&body, "created")
+                    .and_then(|b| b.as_bool())
+                    .unwrap_or(true);
+                Ok((sid, created))
             }))
         }),
     );

@@ -1,12 +1,10 @@
-//! JsValue ⇄ core `Value`, and small Reflect helpers.
+//! The core's [`Json`] read in place on JS values, its [`Fields`] written as
+//! JS objects, and small Reflect helpers.
 
-use crate::domain::value::{Map, Value};
+use crate::domain::json::{Field, Fields, Json};
 use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-
-/// Objects nested deeper than this are cut (cycles, hostile input).
-const MAX_DEPTH: u32 = 32;
 
 /// `obj[key]`, or `undefined` when `obj` is not an object or the getter throws.
 pub fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -40,63 +38,40 @@ pub fn describe(e: &JsValue) -> String {
         .unwrap_or_else(|| String::from("unknown JS error"))
 }
 
-/// Copies a JS value into a core `Value` (functions and symbols are dropped).
-pub fn to_value(js: &JsValue) -> Value {
-    to_value_at(js, 0)
-}
-
-fn to_value_at(js: &JsValue, depth: u32) -> Value {
-    if let Some(b) = js.as_bool() {
-        Value::Bool(b)
-    } else if let Some(n) = js.as_f64() {
-        Value::Num(n)
-    } else if let Some(s) = js.as_string() {
-        Value::Str(s)
-    } else if depth >= MAX_DEPTH || !js.is_object() {
-        Value::Null
-    } else if Array::is_array(js) {
-        let arr: &Array = js.unchecked_ref();
-        Value::Arr(arr.iter().map(|v| to_value_at(&v, depth + 1)).collect())
-    } else {
-        let obj: &Object = js.unchecked_ref();
-        let mut m = Map::new();
-        for key in Object::keys(obj).iter() {
-            let Some(k) = key.as_string() else { continue };
-            let v = Reflect::get(obj, &key).unwrap_or(JsValue::UNDEFINED);
-            if v.is_function() || v.is_undefined() {
-                continue;
-            }
-            m.insert(&k, to_value_at(&v, depth + 1));
-        }
-        Value::Obj(m)
+impl Json for JsValue {
+    fn get(&self, key: &str) -> Option<Self> {
+        let v = get(self, key);
+        (!v.is_undefined() && !v.is_null()).then_some(v)
+    }
+    fn is_object(&self) -> bool {
+        self.is_object() && !Array::is_array(self)
+    }
+    fn as_str(&self) -> Option<String> {
+        self.as_string()
+    }
+    fn as_f64(&self) -> Option<f64> {
+        self.as_f64().filter(|n| n.is_finite())
+    }
+    fn as_bool(&self) -> Option<bool> {
+        self.as_bool()
     }
 }
 
-/// Builds a fresh JS value from a core `Value`.
-pub fn from_value(v: &Value) -> JsValue {
-    match v {
-        Value::Null => JsValue::NULL,
-        Value::Bool(b) => JsValue::from_bool(*b),
-        Value::Num(n) => JsValue::from_f64(*n),
-        Value::Str(s) => JsValue::from_str(s),
-        Value::Arr(a) => a.iter().map(from_value).collect::<Array>().into(),
-        Value::Obj(m) => {
-            let obj = Object::new();
-            for (k, v) in m.iter() {
-                // Setting a plain data property on a fresh object cannot fail.
-                let _ = Reflect::set(&obj, &JsValue::from_str(k), &from_value(v));
-            }
-            obj.into()
-        }
+/// A fresh JS object with `fields`, in order.
+pub fn object(fields: &Fields) -> JsValue {
+    let obj = Object::new();
+    for (k, f) in fields {
+        let v = match f {
+            Field::Null => JsValue::NULL,
+            Field::Bool(b) => JsValue::from_bool(*b),
+            Field::Num(n) => JsValue::from_f64(*n),
+            Field::Str(s) => JsValue::from_str(s),
+            Field::Obj(o) => object(o),
+        };
+        // Setting a plain data property on a fresh object cannot fail.
+        let _ = Reflect::set(&obj, &JsValue::from_str(k), &v);
     }
-}
-
-/// `JSON.stringify` of a core value.
-pub fn stringify(v: &Value) -> String {
-    js_sys::JSON::stringify(&from_value(v))
-        .ok()
-        .and_then(|s| s.as_string())
-        .unwrap_or_default()
+    obj.into()
 }
 
 /// What to do with a settled promise: its value, or what it rejected with.
@@ -118,7 +93,7 @@ pub fn settle(promise: &Promise, done: Settled) {
     let _ = call(&all, "then", &[&cb]);
 }
 
-/// `JSON.parse` into a core value.
-pub fn parse(text: &str) -> Option<Value> {
-    js_sys::JSON::parse(text).ok().map(|v| to_value(&v))
+/// `JSON.parse`, or `None` when `text` is not JSON.
+pub fn parse(text: &str) -> Option<JsValue> {
+    js_sys::JSON::parse(text).ok()
 }

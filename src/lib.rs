@@ -25,6 +25,7 @@ mod sdk;
 mod store;
 
 use crate::domain::config::{Config, LogLevel};
+use crate::domain::json::Json;
 use plugin::PluginState;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -75,16 +76,14 @@ pub fn start(_flex: JsValue, manager: JsValue, options: JsValue) -> Result<bool,
         ));
     }
     let env_url = js::get(&options, "functionsBaseUrl").as_string();
-    let custom = js::at(
-        &manager,
-        &[
-            "serviceConfiguration",
-            "ui_attributes",
-            "custom_data",
-            "mos_score",
-        ],
+    let custom = Json::get(
+        &js::at(
+            &manager,
+            &["serviceConfiguration", "ui_attributes", "custom_data"],
+        ),
+        "mos_score",
     );
-    let cfg = match Config::resolve(env_url.as_deref(), Some(&js::to_value(&custom))) {
+    let cfg = match Config::resolve(env_url.as_deref(), custom.as_ref()) {
         Ok(c) => c,
         Err(e) => {
             log::Logger(LogLevel::Error).error(

@@ -35,7 +35,10 @@ fn get(key: &str) -> Option<String> {
 /// Saves (or replaces) a job. False when it could only be kept in memory.
 pub fn save(key: &str, job: &PendingJob) -> bool {
     let key = key.to_owned();
-    let text = js::stringify(&job.to_value());
+    let text = js_sys::JSON::stringify(&js::object(&job.fields()))
+        .ok()
+        .and_then(|s| s.as_string())
+        .unwrap_or_default();
     if let Some(s) = storage() {
         if s.set_item(&key, &text).is_ok() {
             return true;
@@ -63,7 +66,7 @@ pub fn load(key: &str) -> Option<Result<PendingJob, &'static str>> {
     Some(
         js::parse(&text)
             .ok_or("not JSON")
-            .and_then(|v| PendingJob::from_value(&v)),
+            .and_then(|v| PendingJob::read(&v)),
     )
 }
 

@@ -5,8 +5,8 @@
 //! `FLEX_APP_FUNCTIONS_BASE_URL` (base URL only), then the defaults below.
 
 use super::error::Error;
+use super::json::Json;
 use super::mos::is_whole;
-use super::value::Value;
 
 /// Voice Insights needs about 100 s after a call ends to process it.
 pub const DEFAULT_DELAY_MS: u32 = 100_000;
@@ -82,9 +82,14 @@ fn bad(key: &'static str, reason: &'static str) -> Error {
     Error::Config { key, reason }
 }
 
-fn seconds(custom: &Value, key: &'static str, max_s: f64, default: u32) -> Result<u32, Error> {
-    match custom.get(key) {
-        None | Some(Value::Null) => Ok(default),
+fn seconds<J: Json>(
+    custom: Option<&J>,
+    key: &'static str,
+    max_s: f64,
+    default: u32,
+) -> Result<u32, Error> {
+    match custom.and_then(|c| c.get(key)) {
+        None => Ok(default),
         Some(v) => match v.as_f64() {
             Some(s) if (0.0..=max_s).contains(&s) => Ok((s * 1000.0).round() as u32),
             _ => Err(bad(key, "must be a number of seconds in range")),
@@ -121,23 +126,26 @@ impl Config {
     ///
     /// `env_base_url` is the build-time `FLEX_APP_FUNCTIONS_BASE_URL`;
     /// `custom` is `custom_data.mos_score` (absent or `null` is fine).
-    pub fn resolve(env_base_url: Option<&str>, custom: Option<&Value>) -> Result<Config, Error> {
-        let empty = Value::Null;
-        let custom = match custom {
-            None | Some(Value::Null) => &empty,
-            Some(v @ Value::Obj(_)) => v,
-            Some(_) => return Err(bad("custom_data.mos_score", "must be an object")),
-        };
-        let source = match custom.get("source").map(|v| (v, v.as_str())) {
-            None | Some((Value::Null, _)) | Some((_, Some("insights"))) => Source::Insights,
-            Some((_, Some("sdk"))) => Source::Sdk,
-            Some((_, Some("server"))) => Source::Server,
+    pub fn resolve<J: Json>(
+        env_base_url: Option<&str>,
+        custom: Option<&J>,
+    ) -> Result<Config, Error> {
+        if custom.is_some_and(|c| !c.is_object()) {
+            return Err(bad("custom_data.mos_score", "must be an object"));
+        }
+        let get = |key| custom.and_then(|c| c.get(key));
+        let source = match get("source").map(|v| v.as_str()) {
+            None => Source::Insights,
+            Some(Some(s)) if s == "insights" => Source::Insights,
+            Some(Some(s)) if s == "sdk" => Source::Sdk,
+            Some(Some(s)) if s == "server" => Source::Server,
             Some(_) => return Err(bad("source", "must be \"insights\", \"sdk\" or \"server\"")),
         };
-        let base = match custom.get("functionsBaseUrl") {
-            None | Some(Value::Null) => env_base_url.unwrap_or(""),
-            Some(Value::Str(s)) => s.as_str(),
-            Some(_) => return Err(bad("functionsBaseUrl", "must be a string")),
+        let base = match get("functionsBaseUrl") {
+            None => env_base_url.unwrap_or("").to_owned(),
+            Some(v) => v
+                .as_str()
+                .ok_or_else(|| bad("functionsBaseUrl", "must be a string"))?,
         };
         let base = base.trim().trim_end_matches('/');
         if base.is_empty() && source == Source::Server {
@@ -154,17 +162,18 @@ impl Config {
                 "must be an https:// URL (or http://localhost for local runs)",
             ));
         }
-        let slot = match custom.get("attributeSlot") {
-            None | Some(Value::Null) => DEFAULT_SLOT,
+        let slot = match get("attributeSlot") {
+            None => DEFAULT_SLOT,
             Some(v) => match v.as_f64() {
                 Some(n) if (1.0..=10.0).contains(&n) && is_whole(n) => n as u8,
                 _ => return Err(bad("attributeSlot", "must be an integer from 1 to 10")),
             },
         };
-        let log_level = match custom.get("logLevel") {
-            None | Some(Value::Null) => LogLevel::Info,
+        let log_level = match get("logLevel") {
+            None => LogLevel::Info,
             Some(v) => v
                 .as_str()
+                .as_deref()
                 .and_then(LogLevel::parse)
                 .ok_or_else(|| bad("logLevel", "must be one of debug, info, warn, error"))?,
         };
@@ -192,13 +201,18 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::value::tests::parse;
+    use crate::domain::json::tests::parse;
 
     const URL: &str = "https://mos-1234-dev.twil.io";
 
+    /// No `custom_data.mos_score` at all.
+    fn env_only(url: Option<&str>) -> Result<Config, Error> {
+        Config::resolve::<serde_json::Value>(url, None)
+    }
+
     #[test]
     fn defaults_need_only_the_env_url() {
-        let c = Config::resolve(Some(URL), None).unwrap();
+        let c = env_only(Some(URL)).unwrap();
         assert_eq!(c.delay_ms, 100_000, "the default delay is 100 s");
         assert_eq!(c.slot, 5);
         assert_eq!(c.log_level, LogLevel::Info);
@@ -271,8 +285,8 @@ mod tests {
             "http://127.0.0.1:41234/",
             "http://[::1]:8080",
         ] {
-            assert!(Config::resolve(Some(ok), None).is_ok(), "{ok}");
+            assert!(env_only(Some(ok)).is_ok(), "{ok}");
         }
-        assert!(Config::resolve(Some("http://localhost.evil.com"), None).is_err());
+        assert!(env_only(Some("http://localhost.evil.com")).is_err());
     }
 }

@@ -6,15 +6,15 @@
 //!     └──transient──────┴──────────────────┘   (permanent / past deadline ► Failed)
 //! ```
 //!
-//! A job is persisted (as a [`Value`]) whenever it changes, so a reload resumes
+//! A job is persisted (as [`Fields`], then JSON) whenever it changes, so a reload resumes
 //! it where it was; the fetched MOS is kept, so a retried create never
 //! refetches.
 
 use super::config::{Config, Source, MAX_DEADLINE_S, MAX_DELAY_S};
 use super::error::{Error, ErrorClass};
+use super::json::{Field, Fields, Json};
 use super::mos::{MosSource, MosSummary};
 use super::sid::{CallSid, TaskSid};
-use super::value::{Map, Value};
 
 /// Where plugin 0.1 kept its jobs (unscoped, with the task's attributes);
 /// they are moved under the current scope at start.
@@ -276,44 +276,43 @@ impl PendingJob {
         }
     }
 
-    /// The job as stored in localStorage.
-    pub fn to_value(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("v", Value::Num(2.0));
-        m.insert("taskSid", Value::str(self.task_sid.as_str()));
-        m.insert("callSid", Value::str(self.call_sid.as_str()));
-        m.insert("slot", Value::Num(f64::from(self.slot)));
-        m.insert("createdAt", Value::Num(self.created_at));
-        m.insert("dueAt", Value::Num(self.due_at));
-        m.insert("deadlineAt", Value::Num(self.deadline_at));
-        m.insert("attempt", Value::Num(f64::from(self.attempt)));
-        m.insert("state", Value::str(self.state.as_str()));
-        let opt = |s: &Option<MosSummary>| s.as_ref().map_or(Value::Null, MosSummary::to_value);
-        m.insert("summary", opt(&self.summary));
-        m.insert("live", opt(&self.live));
-        m.insert(
-            "proof",
-            self.proof.as_deref().map_or(Value::Null, Value::str),
-        );
-        m.insert("refetched", Value::Bool(self.refetched));
-        Value::Obj(m)
+    /// The job as stored in localStorage (the shell writes it as JSON).
+    pub fn fields(&self) -> Fields<'_> {
+        let opt =
+            |s: &Option<MosSummary>| s.as_ref().map_or(Field::Null, |s| Field::Obj(s.fields()));
+        vec![
+            ("v", Field::Num(2.0)),
+            ("taskSid", Field::Str(self.task_sid.as_str())),
+            ("callSid", Field::Str(self.call_sid.as_str())),
+            ("slot", Field::Num(f64::from(self.slot))),
+            ("createdAt", Field::Num(self.created_at)),
+            ("dueAt", Field::Num(self.due_at)),
+            ("deadlineAt", Field::Num(self.deadline_at)),
+            ("attempt", Field::Num(f64::from(self.attempt))),
+            ("state", Field::Str(self.state.as_str())),
+            ("summary", opt(&self.summary)),
+            ("live", opt(&self.live)),
+            (
+                "proof",
+                self.proof.as_deref().map_or(Field::Null, Field::Str),
+            ),
+            ("refetched", Field::Bool(self.refetched)),
+        ]
     }
 
     /// Reads a stored job back; anything foreign or corrupted is an error.
-    pub fn from_value(v: &Value) -> Result<Self, &'static str> {
+    pub fn read<J: Json>(v: &J) -> Result<Self, &'static str> {
         // Version 1 (plugin 0.1) also stored the task's attributes, which
         // are ignored, and no slot, which was then always the default.
-        let version = v.get("v").and_then(Value::as_f64);
+        let version = v.get("v").and_then(|n| n.as_f64());
         if version != Some(1.0) && version != Some(2.0) {
             return Err("unknown version");
         }
-        let s = |k| v.get(k).and_then(Value::as_str).ok_or("missing field");
-        let n = |k| v.get(k).and_then(Value::as_f64).ok_or("missing number");
+        let s = |k| v.get(k).and_then(|s| s.as_str()).ok_or("missing field");
+        let n = |k| v.get(k).and_then(|n| n.as_f64()).ok_or("missing number");
         let summary = |k| match v.get(k) {
-            None | Some(Value::Null) => Ok(None),
-            Some(x) => MosSummary::from_value(x)
-                .map(Some)
-                .map_err(|_| "bad summary"),
+            None => Ok(None),
+            Some(x) => MosSummary::read(&x).map(Some).map_err(|_| "bad summary"),
         };
         let slot = match version {
             Some(1.0) => f64::from(super::config::DEFAULT_SLOT),
@@ -323,8 +322,8 @@ impl PendingJob {
             return Err("bad slot");
         }
         let proof = match v.get("proof") {
-            None | Some(Value::Null) => None,
-            Some(p) => Some(p.as_str().ok_or("bad proof")?.to_owned()),
+            None => None,
+            Some(p) => Some(p.as_str().ok_or("bad proof")?),
         };
         let number = |k| {
             n(k).and_then(|x| {
@@ -340,17 +339,17 @@ impl PendingJob {
             return Err("bad attempt");
         }
         Ok(PendingJob {
-            task_sid: TaskSid::parse(s("taskSid")?).map_err(|_| "bad taskSid")?,
-            call_sid: CallSid::parse(s("callSid")?).map_err(|_| "bad callSid")?,
+            task_sid: TaskSid::parse(&s("taskSid")?).map_err(|_| "bad taskSid")?,
+            call_sid: CallSid::parse(&s("callSid")?).map_err(|_| "bad callSid")?,
             slot: slot as u8,
             created_at: number("createdAt")?,
             due_at: number("dueAt")?,
             deadline_at: number("deadlineAt")?,
             attempt: attempt as u32,
-            state: JobState::parse(s("state")?).ok_or("bad state")?,
+            state: JobState::parse(&s("state")?).ok_or("bad state")?,
             summary: summary("summary")?,
             proof,
-            refetched: v.get("refetched").and_then(Value::as_bool) == Some(true),
+            refetched: v.get("refetched").and_then(|b| b.as_bool()) == Some(true),
             live: summary("live")?,
         })
     }
@@ -359,10 +358,10 @@ impl PendingJob {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::value::tests::parse;
+    use crate::domain::json::tests::{object, parse};
 
     fn cfg(source: Source) -> Config {
-        let mut c = Config::resolve(Some("https://x.twil.io"), None).unwrap();
+        let mut c = Config::resolve::<serde_json::Value>(Some("https://x.twil.io"), None).unwrap();
         c.source = source;
         c
     }
@@ -556,7 +555,7 @@ mod tests {
         let mut j = job(Source::Insights, Some(live()));
         j.begin();
         j.failed(&err(429, ""), 5.0, 10, 1);
-        assert_eq!(PendingJob::from_value(&j.to_value()).unwrap(), j);
+        assert_eq!(PendingJob::read(&object(&j.fields())).unwrap(), j);
         for bad in [
             "null",
             "[]",
@@ -566,18 +565,13 @@ mod tests {
             r#"{"v":3,"taskSid":"WT00000000000000000000000000000001"}"#,
             r#"{"hello":"world"}"#,
         ] {
-            assert!(PendingJob::from_value(&parse(bad)).is_err(), "{bad}");
+            assert!(PendingJob::read(&parse(bad)).is_err(), "{bad}");
         }
-        let mut v = j.to_value();
-        if let Value::Obj(m) = &mut v {
-            m.insert("state", Value::str("exploded"));
-        }
-        assert!(PendingJob::from_value(&v).is_err());
+        let mut v = object(&j.fields());
+        v["state"] = "exploded".into();
+        assert!(PendingJob::read(&v).is_err());
         // Nothing but SIDs, slot, times, state and summaries is stored.
-        let Value::Obj(m) = j.to_value() else {
-            panic!("object")
-        };
-        let keys: Vec<&str> = m.iter().map(|(k, _)| k).collect();
+        let keys: Vec<&str> = j.fields().iter().map(|(k, _)| *k).collect();
         assert_eq!(
             keys,
             [
@@ -605,9 +599,9 @@ mod tests {
             "attributes":{"from":"+15550100"},"createdAt":1000,"dueAt":101000,"deadlineAt":1001000,
             "attempt":0,"state":"scheduled","summary":null,"live":null}"#,
         );
-        let j = PendingJob::from_value(&v1).unwrap();
+        let j = PendingJob::read(&v1).unwrap();
         assert_eq!(j, job(Source::Insights, None));
-        let stored = PendingJob::from_value(&j.to_value()).unwrap().to_value();
+        let stored = object(&PendingJob::read(&object(&j.fields())).unwrap().fields());
         assert!(stored.get("attributes").is_none());
     }
 

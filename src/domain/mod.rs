@@ -4,7 +4,7 @@
 pub mod config;
 pub mod error;
 pub mod job;
+pub mod json;
 pub mod mos;
 pub mod sid;
 pub mod task;
-pub mod value;

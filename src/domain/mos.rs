@@ -1,7 +1,7 @@
 //! The MOS summary: parsed from get_mos_score, or built from live SDK samples.
 
 use super::error::Error;
-use super::value::{Map, Value};
+use super::json::{Field, Fields, Json};
 
 /// Samples below this MOS count as poor.
 pub const POOR_MOS: f64 = 3.5;
@@ -107,8 +107,8 @@ impl MosSummary {
     }
 
     /// Parses a get_mos_score 200 body (see docs/contract.md).
-    pub fn from_value(v: &Value) -> Result<Self, Error> {
-        let num = |k: &'static str| v.get(k).and_then(Value::as_f64);
+    pub fn read<J: Json>(v: &J) -> Result<Self, Error> {
+        let num = |k: &'static str| v.get(k).and_then(|n| n.as_f64());
         let (Some(average), Some(minimum), Some(poor), Some(samples)) = (
             num("average"),
             num("minimum"),
@@ -122,7 +122,7 @@ impl MosSummary {
         if !(1.0..=4e9).contains(&samples) || !is_whole(samples) {
             return Err(Error::InvalidMos("samples is not a positive integer"));
         }
-        let source = match v.get("source").and_then(Value::as_str) {
+        let source = match v.get("source").and_then(|s| s.as_str()).as_deref() {
             Some("sdk") => MosSource::Sdk,
             _ => MosSource::VoiceInsights,
         };
@@ -130,14 +130,14 @@ impl MosSummary {
     }
 
     /// The summary as the MOS task's top-level `mos_score` object.
-    pub fn to_value(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("average", Value::Num(self.average));
-        m.insert("minimum", Value::Num(self.minimum));
-        m.insert("poorShare", Value::Num(self.poor_share));
-        m.insert("samples", Value::Num(f64::from(self.samples)));
-        m.insert("source", Value::str(self.source.as_str()));
-        Value::Obj(m)
+    pub fn fields(&self) -> Fields<'static> {
+        vec![
+            ("average", Field::Num(self.average)),
+            ("minimum", Field::Num(self.minimum)),
+            ("poorShare", Field::Num(self.poor_share)),
+            ("samples", Field::Num(f64::from(self.samples))),
+            ("source", Field::Str(self.source.as_str())),
+        ]
     }
 }
 
@@ -186,19 +186,19 @@ impl LiveMos {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::value::tests::{fixture, parse};
+    use crate::domain::json::tests::{fixture, object, parse};
 
     #[test]
     fn rounding_follows_the_shared_vectors() {
         let vectors = fixture("rounding.json");
-        let Some(Value::Arr(list)) = vectors.get("vectors") else {
+        let Some(list) = vectors["vectors"].as_array() else {
             panic!("fixtures/rounding.json has no vectors");
         };
         assert!(list.len() >= 10);
         for v in list {
-            let x = v.get("x").and_then(Value::as_f64).unwrap();
-            let want = v.get("round2").and_then(Value::as_f64).unwrap();
-            let text = v.get("text").and_then(Value::as_str).unwrap();
+            let x = v["x"].as_f64().unwrap();
+            let want = v["round2"].as_f64().unwrap();
+            let text = v["text"].as_str().unwrap();
             assert_eq!(round2(x), want, "round2({x})");
             assert_eq!(format2(x), text, "format2({x})");
         }
@@ -208,7 +208,7 @@ mod tests {
 
     #[test]
     fn parses_the_shared_fixture() {
-        let s = MosSummary::from_value(&fixture("mos_summary.json")).unwrap();
+        let s = MosSummary::read(&fixture("mos_summary.json")).unwrap();
         assert_eq!(s.average, 4.31);
         assert_eq!(s.minimum, 3.02);
         assert_eq!(s.poor_share, 0.05);
@@ -230,7 +230,7 @@ mod tests {
             r#"{"error":{"code":"not_ready"}}"#,
             r#"[]"#,
         ] {
-            assert!(MosSummary::from_value(&parse(body)).is_err(), "{body}");
+            assert!(MosSummary::read(&parse(body)).is_err(), "{body}");
         }
         assert!(MosSummary::new(f64::NAN, 3.0, 0.0, 1, MosSource::Sdk).is_err());
         assert!(MosSummary::new(4.0, f64::INFINITY, 0.0, 1, MosSource::Sdk).is_err());
@@ -267,8 +267,8 @@ mod tests {
     }
 
     #[test]
-    fn to_value_round_trips() {
+    fn fields_round_trip() {
         let s = MosSummary::new(4.123, 3.456, 0.1234, 10, MosSource::VoiceInsights).unwrap();
-        assert_eq!(MosSummary::from_value(&s.to_value()).unwrap(), s);
+        assert_eq!(MosSummary::read(&object(&s.fields())).unwrap(), s);
     }
 }
