@@ -94,7 +94,7 @@ fn post(base: &str, function: &'static str, fields: &[(&str, &str)], then: Then<
         .and_then(|req| {
             req.headers()
                 .set("Content-Type", "application/x-www-form-urlencoded")?;
-            js::call(&js_sys::global(), "fetch", &[&req])
+            js::call(&js::global(), "fetch", &[&req])
         })
         .map(Promise::from);
     let fetched = match sent {

@@ -76,7 +76,10 @@ fn linked_attributes(task: &JsValue, sid: &TaskSid) -> Object {
 /// (docs/contract.md), so nothing is written.
 pub fn link(task: &JsValue, sid: &TaskSid, then: Box<dyn FnOnce(Result<(), Error>)>) {
     let existing = js::at(task, &["attributes", "conversations", "conversation_id"]);
-    if existing.as_string().is_some_and(|c| !c.trim().is_empty()) {
+    if existing
+        .as_string()
+        .is_some_and(|c| !c.trim_ascii().is_empty())
+    {
         return then(Ok(()));
     }
     let fail = |e: &JsValue| Error::SetAttributes(js::describe(e));

@@ -21,18 +21,13 @@ impl LockGuard {
         let Some(release) = self.release.take() else {
             return;
         };
-        // Called exactly once by setTimeout, so the closure frees itself.
+        // Called exactly once by setTimeout, so the closure frees itself
+        // (gloo's Timeout::forget would leak it).
         let deferred = release.clone();
         let later = Closure::once_into_js(move || {
             let _ = deferred.call0(&JsValue::NULL);
         });
-        if js::call(
-            &js_sys::global(),
-            "setTimeout",
-            &[&later, &JsValue::from(ms)],
-        )
-        .is_err()
-        {
+        if js::call(&js::global(), "setTimeout", &[&later, &JsValue::from(ms)]).is_err() {
             // No timers: release now rather than never.
             let _ = release.call0(&JsValue::NULL);
         }
@@ -60,7 +55,7 @@ pub enum Lock {
 /// Tries to take `name` without waiting (`ifAvailable`); `then` learns the
 /// outcome (synchronously when Web Locks are missing).
 pub fn try_lock(name: &str, then: Box<dyn FnOnce(Lock)>) {
-    let locks = js::at(&js_sys::global(), &["navigator", "locks"]);
+    let locks = js::at(&js::global(), &["navigator", "locks"]);
     if !js::get(&locks, "request").is_function() {
         return then(Lock::Unsupported);
     }

@@ -14,7 +14,7 @@ thread_local! {
 }
 
 fn storage() -> Option<Storage> {
-    js::get(&js_sys::global(), "localStorage")
+    js::get(&js::global(), "localStorage")
         .dyn_into::<Storage>()
         .ok()
 }

@@ -105,20 +105,30 @@ fn valid_base_url(url: &str) -> bool {
     } else {
         return false;
     };
-    // Host and port, up to the first '/', '?' or '#' (no slicing: nothing here can panic).
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    if authority.is_empty() || rest.contains(char::is_whitespace) {
+    // Printable ASCII only (an international host is written in punycode).
+    // Bytes, not chars: no Unicode tables in the wasm, and nothing can panic.
+    let rest = rest.as_bytes();
+    if rest.iter().any(|b| !b.is_ascii_graphic()) {
+        return false;
+    }
+    // Host and port, up to the first '/', '?' or '#'.
+    let end = rest.iter().position(|b| matches!(b, b'/' | b'?' | b'#'));
+    let authority = rest.get(..end.unwrap_or(rest.len())).unwrap_or_default();
+    if authority.is_empty() {
         return false;
     }
     if !loopback_only {
         return true;
     }
-    let host = if authority.starts_with('[') {
-        authority.split_inclusive(']').next().unwrap_or("")
+    let host_end = if authority.first() == Some(&b'[') {
+        authority.iter().position(|b| *b == b']').map(|i| i + 1)
     } else {
-        authority.split(':').next().unwrap_or("")
+        authority.iter().position(|b| *b == b':')
     };
-    matches!(host, "localhost" | "127.0.0.1" | "[::1]")
+    // Nothing but a port may follow the host.
+    let (host, port) = authority.split_at(host_end.unwrap_or(authority.len()));
+    matches!(host, b"localhost" | b"127.0.0.1" | b"[::1]")
+        && matches!(port.first(), None | Some(b':'))
 }
 
 impl Config {
@@ -147,7 +157,10 @@ impl Config {
                 .as_str()
                 .ok_or_else(|| bad("functionsBaseUrl", "must be a string"))?,
         };
-        let base = base.trim().trim_end_matches('/');
+        let mut base = base.trim_ascii();
+        while let Some(b) = base.strip_suffix('/') {
+            base = b;
+        }
         if base.is_empty() && source == Source::Server {
             // Server mode sends no request: no Functions URL needed.
         } else if base.is_empty() {
@@ -288,5 +301,14 @@ mod tests {
             assert!(env_only(Some(ok)).is_ok(), "{ok}");
         }
         assert!(env_only(Some("http://localhost.evil.com")).is_err());
+        assert!(env_only(Some("http://localhost:3000/")).is_ok());
+        assert!(env_only(Some("http://[::1]x")).is_err());
+        for bad in [
+            "https://a b.twil.io",
+            "https://mös.twil.io",
+            "https://x.twil.io/\u{a0}",
+        ] {
+            assert!(env_only(Some(bad)).is_err(), "{bad}");
+        }
     }
 }

@@ -6,6 +6,15 @@ fn is_sid(prefix: &str, s: &str) -> bool {
     s.len() == 34 && s.starts_with(prefix) && s.bytes().skip(2).all(|b| b.is_ascii_hexdigit())
 }
 
+/// At most the first 64 bytes of `s`, cut on a char boundary.
+fn prefix64(s: &str) -> &str {
+    let mut n = s.len().min(64);
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    s.get(..n).unwrap_or_default()
+}
+
 macro_rules! sid_type {
     ($name:ident, $prefix:literal, $expected:literal, $doc:literal) => {
         #[doc = $doc]
@@ -22,7 +31,7 @@ macro_rules! sid_type {
                 } else {
                     Err(Error::InvalidSid {
                         expected: $expected,
-                        got: s.chars().take(64).collect(),
+                        got: prefix64(s).to_owned(),
                     })
                 }
             }
@@ -80,5 +89,11 @@ mod tests {
     fn error_names_what_was_wrong() {
         let e = TaskSid::parse("WRnope").unwrap_err().to_string();
         assert!(e.contains("WRnope") && e.contains("TaskSid"), "{e}");
+        // A long input is cut to 64 bytes, on a char boundary.
+        let long = "é".repeat(40);
+        let Err(Error::InvalidSid { got, .. }) = CallSid::parse(&long) else {
+            panic!("invalid")
+        };
+        assert_eq!(got, "é".repeat(32));
     }
 }
