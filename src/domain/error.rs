@@ -78,20 +78,13 @@ impl Error {
 }
 
 /// Appends a decimal integer without `core::fmt` (keeps the wasm small).
-pub fn push_u32(out: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+pub fn push_u32(out: &mut String, n: u32) {
+    if n >= 10 {
+        push_u32(out, n / 10);
     }
-    for d in &digits[i..] {
-        out.push(char::from(*d));
-    }
+    // A &str per digit: `push(char)` would link UTF-8 encoding.
+    let d = (n % 10) as usize;
+    out.push_str("0123456789".get(d..=d).unwrap_or_default());
 }
 
 impl Error {

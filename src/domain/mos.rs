@@ -70,9 +70,8 @@ pub fn format2(x: f64) -> String {
     let frac = cents % 100;
     let mut s = String::new();
     super::error::push_u32(&mut s, cents / 100);
-    s.push('.');
-    s.push(char::from(b'0' + (frac / 10) as u8));
-    s.push(char::from(b'0' + (frac % 10) as u8));
+    s.push_str(if frac < 10 { ".0" } else { "." });
+    super::error::push_u32(&mut s, frac);
     s
 }
 
