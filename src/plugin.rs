@@ -213,51 +213,49 @@ pub fn resume(state: &Rc<PluginState>) {
     if state.cfg.source == Source::Server {
         return;
     }
-    // One pass over localStorage: this scope's keys, plus plugin 0.1's.
-    let all = store::keys("mos-score:");
-    let mut mine: Vec<String> = all
-        .iter()
-        .filter(|k| k.starts_with(&state.scope))
-        .cloned()
-        .collect();
-    for legacy in all.iter().filter(|k| k.starts_with(LEGACY_PREFIX)) {
-        mine.extend(migrate_legacy(state, legacy));
-    }
     let t = now();
-    for key in mine {
-        match store::load(&key) {
-            Some(Ok(job)) => match job.age(t) {
-                Age::Live => {
-                    state
-                        .log
-                        .debug(Some(job.task_sid.as_str()), "resuming MOS job");
-                    arm(state, key, job.due_at);
-                }
-                Age::Expired => {
-                    state.log.warn(
-                        Some(job.task_sid.as_str()),
-                        "pending MOS job is older than 24 h; dropped",
-                    );
-                    store::remove(&key);
-                }
-                Age::Absurd => {
-                    state.log.warn(
-                        Some(job.task_sid.as_str()),
-                        "stored MOS job has impossible timestamps; dropped",
-                    );
-                    store::remove(&key);
-                }
-            },
-            Some(Err(why)) => {
-                state.log.warn(
-                    None,
-                    &("ignoring corrupted stored job ".to_owned() + &key + ": " + why),
-                );
-                store::remove(&key);
+    // One pass over localStorage: this scope's keys, plus plugin 0.1's.
+    for key in store::keys("mos-score:") {
+        let key = if key.starts_with(&state.scope) {
+            key
+        } else if key.starts_with(LEGACY_PREFIX) {
+            match migrate_legacy(state, &key) {
+                Some(moved) => moved,
+                None => continue,
             }
-            None => {}
-        }
+        } else {
+            continue;
+        };
+        resume_one(state, key, t);
     }
+}
+
+/// Re-arms one stored job, or drops it with a log line when it is expired,
+/// absurd or corrupted.
+fn resume_one(state: &Rc<PluginState>, key: String, t: f64) {
+    let log = state.log;
+    let why = match store::load(&key) {
+        None => return,
+        Some(Ok(job)) => {
+            let tag = Some(job.task_sid.as_str());
+            match job.age(t) {
+                Age::Live => {
+                    log.debug(tag, "resuming MOS job");
+                    return arm(state, key, job.due_at);
+                }
+                Age::Expired => log.warn(tag, "pending MOS job is older than 24 h; dropped"),
+                Age::Absurd => log.warn(tag, "stored MOS job has impossible timestamps; dropped"),
+            }
+            store::remove(&key);
+            return;
+        }
+        Some(Err(why)) => why,
+    };
+    log.warn(
+        None,
+        &("ignoring corrupted stored job ".to_owned() + &key + ": " + why),
+    );
+    store::remove(&key);
 }
 
 /// Moves one of plugin 0.1's jobs (unscoped, holding the task's attributes)

@@ -70,22 +70,24 @@ pub fn load(key: &str) -> Option<Result<PendingJob, &'static str>> {
     )
 }
 
-/// Every job key under `scope` (this account's and worker's).
-pub fn keys(scope: &str) -> Vec<String> {
-    let mut keys: Vec<String> = match storage() {
-        Some(s) => (0..s.length().unwrap_or(0))
-            .filter_map(|i| s.key(i).ok().flatten())
-            .filter(|k| k.starts_with(scope))
-            .collect(),
-        None => Vec::new(),
-    };
+/// Every job key that starts with `prefix`.
+pub fn keys(prefix: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    if let Some(s) = storage() {
+        for i in 0..s.length().unwrap_or(0) {
+            if let Ok(Some(k)) = s.key(i) {
+                if k.starts_with(prefix) {
+                    keys.push(k);
+                }
+            }
+        }
+    }
     MEMORY.with(|m| {
-        keys.extend(
-            m.borrow()
-                .iter()
-                .map(|(k, _)| k.clone())
-                .filter(|k| k.starts_with(scope)),
-        )
+        for (k, _) in m.borrow().iter() {
+            if k.starts_with(prefix) {
+                keys.push(k.clone());
+            }
+        }
     });
     keys
 }
