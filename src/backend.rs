@@ -1,17 +1,16 @@
-//! The two Functions, called with form-encoded POSTs (no CORS preflight).
-//! Every request is aborted after [`TIMEOUT_MS`] and then counts as a
-//! network error (retried). Answers arrive through callbacks, not futures:
-//! the plugin needs no async runtime.
+//! The two Functions, called with form-encoded POSTs (no CORS preflight)
+//! through `post` in src/host.js. Every request is aborted after
+//! [`TIMEOUT_MS`] and then counts as a network error (retried). Answers
+//! arrive through callbacks, not futures: the plugin needs no async runtime.
 
 use crate::domain::error::{push_u32, Error};
 use crate::domain::job::PendingJob;
-use crate::domain::json::Json;
+use crate::domain::json::{Field, Fields, Json};
 use crate::domain::mos::{format2, MosSummary};
 use crate::js;
-use gloo_timers::callback::Timeout;
 use js_sys::Promise;
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{AbortController, Request, RequestInit, Response};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 
 /// A Function answers within 8 s by contract; past 15 s the request is dropped.
 pub const TIMEOUT_MS: u32 = 15_000;
@@ -19,34 +18,11 @@ pub const TIMEOUT_MS: u32 = 15_000;
 /// Where an answer goes.
 pub type Then<T> = Box<dyn FnOnce(Result<T, Error>)>;
 
-fn form(fields: &[(&str, &str)]) -> String {
-    let mut body = String::new();
-    for (k, v) in fields {
-        if !body.is_empty() {
-            body.push('&');
-        }
-        body.push_str(k);
-        body.push('=');
-        body.push_str(&String::from(js_sys::encode_uri_component(v)));
-    }
-    body
-}
-
-/// A request in flight: its abort timer lives as long as it does.
-struct Call {
-    function: &'static str,
-    abort: Option<AbortController>,
-    _deadline: Option<Timeout>,
-}
-
-impl Call {
-    fn network(&self, e: &JsValue) -> Error {
-        if self.abort.as_ref().is_some_and(|a| a.signal().aborted()) {
-            Error::Network(String::from(self.function) + " gave no answer within 15 s")
-        } else {
-            Error::Network(js::describe(e))
-        }
-    }
+#[wasm_bindgen(module = "/src/host.js")]
+extern "C" {
+    /// `fetch` with a time limit (src/host.js): resolves to `{status, text}`,
+    /// `{error}` or `{}` (timed out); never rejects.
+    fn post(url: &str, fields: &JsValue, ms: u32) -> Promise;
 }
 
 /// The parsed 2xx JSON body, or the contract's error.
@@ -74,60 +50,24 @@ fn answer(function: &str, status: u16, text: &str) -> Result<JsValue, Error> {
 }
 
 /// POSTs `fields` to `{base}/{function}`; `then` gets the parsed 2xx body.
-fn post(base: &str, function: &'static str, fields: &[(&str, &str)], then: Then<JsValue>) {
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(&form(fields)));
-    let abort = AbortController::new().ok();
-    if let Some(a) = &abort {
-        init.set_signal(Some(&a.signal()));
-    }
-    let call = Call {
-        function,
-        _deadline: abort
-            .clone()
-            .map(|a| Timeout::new(TIMEOUT_MS, move || a.abort())),
-        abort,
-    };
+fn send(base: &str, function: &'static str, fields: &Fields, then: Then<JsValue>) {
     let url = base.to_owned() + "/" + function;
-    let sent = Request::new_with_str_and_init(&url, &init)
-        .and_then(|req| {
-            req.headers()
-                .set("Content-Type", "application/x-www-form-urlencoded")?;
-            js::call(&js::global(), "fetch", &[&req])
-        })
-        .map(Promise::from);
-    let fetched = match sent {
-        Ok(p) => p,
-        Err(e) => return then(Err(call.network(&e))),
-    };
     js::settle(
-        &fetched,
+        &post(&url, &js::object(fields), TIMEOUT_MS),
         Box::new(move |r| {
-            let resp = match r.map(JsCast::dyn_into::<Response>) {
-                Ok(Ok(resp)) => resp,
-                Ok(Err(_)) => {
-                    return then(Err(Error::Network(
-                        "fetch did not return a Response".into(),
-                    )))
-                }
-                Err(e) => return then(Err(call.network(&e))),
-            };
-            let text = match resp.text() {
-                Ok(p) => p,
-                Err(e) => return then(Err(call.network(&e))),
-            };
-            js::settle(
-                &text,
-                Box::new(move |t| {
-                    then(match t {
-                        Ok(t) => {
-                            answer(function, resp.status(), &t.as_string().unwrap_or_default())
-                        }
-                        Err(e) => Err(call.network(&e)),
-                    })
-                }),
-            );
+            let r = r.unwrap_or_else(|e| e);
+            then(match js::get(&r, "status").as_f64() {
+                Some(status) => answer(
+                    function,
+                    status as u16,
+                    &js::get(&r, "text").as_string().unwrap_or_default(),
+                ),
+                None => Err(Error::Network(
+                    js::get(&r, "error")
+                        .as_string()
+                        .unwrap_or_else(|| String::from(function) + " gave no answer within 15 s"),
+                )),
+            })
         }),
     );
 }
@@ -140,13 +80,13 @@ pub fn get_mos_score(
     job: &PendingJob,
     then: Then<(MosSummary, Option<String>)>,
 ) {
-    post(
+    send(
         base,
         "get_mos_score",
-        &[
-            ("Token", token),
-            ("TaskSid", job.task_sid.as_str()),
-            ("CallSid", job.call_sid.as_str()),
+        &vec![
+            ("Token", Field::Str(token)),
+            ("TaskSid", Field::Str(job.task_sid.as_str())),
+            ("CallSid", Field::Str(job.call_sid.as_str())),
         ],
         Box::new(move |r| {
             then(r.and_then(|body| {
@@ -178,20 +118,20 @@ pub fn create_mos_score_task(
         format2(summary.poor_share),
     );
     let mut fields = vec![
-        ("Token", token),
-        ("TaskSid", job.task_sid.as_str()),
-        ("CallSid", job.call_sid.as_str()),
-        ("AttributeSlot", &slot),
-        ("Average", &average),
-        ("Minimum", &minimum),
-        ("PoorShare", &poor),
-        ("Samples", &samples),
-        ("Source", summary.source.as_str()),
+        ("Token", Field::Str(token)),
+        ("TaskSid", Field::Str(job.task_sid.as_str())),
+        ("CallSid", Field::Str(job.call_sid.as_str())),
+        ("AttributeSlot", Field::Str(&slot)),
+        ("Average", Field::Str(&average)),
+        ("Minimum", Field::Str(&minimum)),
+        ("PoorShare", Field::Str(&poor)),
+        ("Samples", Field::Str(&samples)),
+        ("Source", Field::Str(summary.source.as_str())),
     ];
     if let Some(p) = proof {
-        fields.push(("Proof", p));
+        fields.push(("Proof", Field::Str(p)));
     }
-    post(
+    send(
         base,
         "create_mos_score_task",
         &fields,

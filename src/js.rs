@@ -4,21 +4,7 @@
 use crate::domain::json::{Field, Fields, Json};
 use js_sys::{Array, Object, Promise, Reflect};
 use wasm_bindgen::closure::Closure;
-use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-
-#[wasm_bindgen]
-extern "C" {
-    /// The global object, read once: one import, where `js_sys::global()`
-    /// probes `globalThis`, `self`, `window` and `global` with four.
-    #[wasm_bindgen(thread_local_v2, js_name = globalThis)]
-    static GLOBAL: JsValue;
-}
-
-/// `globalThis`.
-pub fn global() -> JsValue {
-    GLOBAL.with(JsValue::clone)
-}
 
 /// `obj[key]`, or `undefined` when `obj` is not an object or the getter throws.
 pub fn get(obj: &JsValue, key: &str) -> JsValue {
@@ -38,8 +24,11 @@ pub fn call(obj: &JsValue, method: &str, args: &[&JsValue]) -> Result<JsValue, J
     let f: js_sys::Function = get(obj, method)
         .dyn_into()
         .map_err(|_| JsValue::from_str(&(method.to_owned() + " is not a function")))?;
-    let args: Array = args.iter().map(|a| (*a).clone()).collect();
-    f.apply(obj, &args)
+    let list = Array::new();
+    for a in args {
+        list.push(a);
+    }
+    f.apply(obj, &list)
 }
 
 /// A short, token-free description of a thrown JS value.

@@ -1,8 +1,13 @@
 //! `[mos-score]` levelled logging to the browser console. Never give it a token.
 
 use crate::domain::config::LogLevel;
-use wasm_bindgen::JsValue;
-use web_sys::console;
+use wasm_bindgen::prelude::wasm_bindgen;
+
+#[wasm_bindgen(module = "/src/host.js")]
+extern "C" {
+    /// `console.debug/info/warn/error(line)` by level (one import, not four).
+    fn log(level: u8, line: &str);
+}
 
 /// Logs at or above a level.
 #[derive(Debug, Clone, Copy)]
@@ -19,13 +24,7 @@ impl Logger {
             line.push_str(": ");
         }
         line.push_str(msg);
-        let line = JsValue::from_str(&line);
-        match level {
-            LogLevel::Debug => console::debug_1(&line),
-            LogLevel::Info => console::info_1(&line),
-            LogLevel::Warn => console::warn_1(&line),
-            LogLevel::Error => console::error_1(&line),
-        }
+        log(level as u8, &line);
     }
 
     /// Debug line, off by default.

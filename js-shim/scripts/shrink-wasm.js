@@ -14,6 +14,11 @@
 // must link, and each exported function, called with the same arguments,
 // must answer the same.
 //
+// The JS files the crate imports (`#[wasm_bindgen(module = ...)]`, copied by
+// wasm-bindgen under snippets/) are inlined into the output glue first
+// (`inlineSnippets`), so the glue stays one self-contained file wherever it
+// is copied: the bundle, the smoke check, the bench's builds.
+//
 // usage: node shrink-wasm.js <in.wasm> <in-glue.js> <out.wasm> <out-glue.js>
 //        (in: wasm-bindgen's output; out may be the same files)
 // Without --minify the flags are the same: bench/sizes.js uses WASM_OPT_FLAGS.
@@ -109,6 +114,33 @@ function rewriteGlue(glue, imports, exports) {
   return out;
 }
 
+/**
+ * The glue with each `import { a, b } from './snippets/…';` replaced by that
+ * file's code, its `export function` declarations made plain. A snippet
+ * with any other import or export, or that lacks a name the glue imports,
+ * stops the build: the inlined code must mean exactly what the import did.
+ */
+function inlineSnippets(glue, glueDir) {
+  return glue.replace(/^import \{([^}]*)\} from '(\.\/snippets\/[^']+)';$/gm, (line, names, spec) => {
+    const file = path.join(glueDir, spec);
+    if (!fs.existsSync(file)) die(`the glue imports ${spec}, which is not beside it`);
+    const code = fs.readFileSync(file, 'utf8');
+    // Its whole-line comments stay in the source (terser would drop them anyway).
+    const plain = code
+      .replace(/^\s*\/\*\*[\s\S]*?\*\/\n/gm, '')
+      .replace(/^\s*\/\/.*\n/gm, '')
+      .replace(/^export function /gm, 'function ');
+    if (/^\s*(import|export)\b/m.test(plain)) die(`${spec}: only \`export function\` declarations can be inlined`);
+    for (const name of names.split(',').map((n) => n.trim())) {
+      if (!isIdent(name)) die(`${spec}: cannot inline the import \`${name}\``);
+      if (!new RegExp(`^export function ${escape(name)}\\(`, 'm').test(code)) die(`${spec} does not export function ${name}`);
+    }
+    // The comment names the file but never this script: the checks below would
+    // read `…-wasm.js` as a use of `wasm.js`.
+    return `// ${spec.replace(/^.*?\/snippets\/[^/]+\//, '')} (inlined at build time)\n${plain.trim()}`;
+  });
+}
+
 // Runs in a child process: loads one glue+wasm pair and calls each exported
 // function with the same arguments; prints what each one answered.
 const PROBE = `
@@ -161,7 +193,7 @@ function main() {
     process.exit(2);
   }
   const oldWasm = fs.readFileSync(wasmFile);
-  const oldGlue = fs.readFileSync(glueFile, 'utf8');
+  const oldGlue = inlineSnippets(fs.readFileSync(glueFile, 'utf8'), path.dirname(glueFile));
   const tmp = path.join(os.tmpdir(), `shrink-wasm-${process.pid}.wasm`);
   let report;
   let newWasm;
@@ -190,5 +222,5 @@ function main() {
   );
 }
 
-module.exports = { WASM_OPT, WASM_OPT_FLAGS };
+module.exports = { WASM_OPT, WASM_OPT_FLAGS, inlineSnippets };
 if (require.main === module) main();

@@ -119,3 +119,44 @@ test('refuses a glue that answers differently once renamed (smoke check)', () =>
   const f = fixture(GLUE.replace("return wasm.twice(n)", "if (globalThis.__renamed) return -1;\n    return wasm.twice(n)").replace('"./fixture_bg.js": import0,', '"./fixture_bg.js": import0,\n        __marker: (globalThis.__renamed = !Object.keys(import0).some((k) => k.startsWith("__wbg_"))),'));
   assertRefused(f.run(), f, /answers differently/);
 });
+
+// A glue that imports its add() from a snippet, as wasm-bindgen writes it
+// for `#[wasm_bindgen(module = "/src/host.js")]`.
+const SNIPPET = 'snippets/fixture-0123/src/host.js';
+function snippetFixture(code) {
+  const glue = GLUE.replace('export const logged = [];', `import { add } from './${SNIPPET}';\nexport const logged = [];`).replace(
+    'return arg0 + arg1;',
+    'return add(arg0, arg1);',
+  );
+  const f = fixture(glue);
+  fs.mkdirSync(path.join(f.dir, path.dirname(SNIPPET)), { recursive: true });
+  fs.writeFileSync(path.join(f.dir, SNIPPET), code);
+  return f;
+}
+
+test('inlines the snippets the glue imports, so the output glue stands alone', async () => {
+  const f = snippetFixture('// a comment about shrink-wasm.js\n/** doc */\nexport function add(a, b) {\n  return a + b;\n}\n');
+  const r = f.run();
+  assert.strictEqual(r.status, 0, r.stderr);
+  const out = fs.readFileSync(f.outGlue, 'utf8');
+  assert.ok(!out.includes('snippets/') && !/^import /m.test(out), out.slice(0, 300));
+  assert.match(out, /^function add\(a, b\)/m);
+  // Loaded from another folder: nothing beside it is needed.
+  const moved = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shrink-wasm-moved-')), 'glue.mjs');
+  fs.copyFileSync(f.outGlue, moved);
+  const glue = await import(pathToFileURL(moved));
+  glue.initSync({ module: fs.readFileSync(f.outWasm) });
+  assert.strictEqual(glue.twice(4), 8);
+});
+
+test('refuses a snippet it cannot inline exactly', () => {
+  const cases = [
+    ['export const add = (a, b) => a + b;\n', /only `export function` declarations/],
+    ['export function sum(a, b) {\n  return a + b;\n}\n', /does not export function add/],
+    ["import x from './x.js';\nexport function add(a, b) {\n  return a + b;\n}\n", /only `export function` declarations/],
+  ];
+  for (const [code, pattern] of cases) {
+    const f = snippetFixture(code);
+    assertRefused(f.run(), f, pattern);
+  }
+});
