@@ -44,7 +44,7 @@ const PKG_WASM = path.join(ROOT, 'pkg', 'flex_mos_score_bg.wasm');
 const PKG_GLUE = path.join(ROOT, 'pkg', 'flex_mos_score.js');
 const SHRINK = path.join(SHIM, 'scripts', 'shrink-wasm.js');
 // The flags of the shipped wasm-opt step (one source: shrink-wasm.js).
-const { WASM_OPT, WASM_OPT_FLAGS } = require(SHRINK);
+const { WASM_OPT, WASM_OPT_FLAGS, inlineSnippets } = require(SHRINK);
 const WASM_TARGET = 'wasm32-unknown-unknown';
 // Bench builds use their own target dirs, so they never wait on or disturb other builds.
 const TARGET = path.join(ROOT, 'target');
@@ -111,7 +111,8 @@ async function cargoWasm({ dir, targetDir, args = [], env = {} }) {
 
 /**
  * The shipped pipeline from a cargo (or wasm-bindgen) output: wasm-bindgen,
- * then wasm-opt -Oz, through shrink-wasm.js when `minify`. Returns { wasm, glue }.
+ * then wasm-opt -Oz, through shrink-wasm.js when `minify`; either way the
+ * glue has the crate's JS snippets (src/host.js) inlined. Returns { wasm, glue }.
  * `bindgen: false` starts from wasm-bindgen's output (pkg/) instead.
  */
 async function pipeline({ input, glue, outDir, minify, bindgen = true, extraBindgen = [], extraOpt = [] }) {
@@ -128,7 +129,8 @@ async function pipeline({ input, glue, outDir, minify, bindgen = true, extraBind
   if (minify) await run(process.execPath, [SHRINK, bg, js, wasm, outGlue]);
   else {
     await run(WASM_OPT, [...WASM_OPT_FLAGS, ...extraOpt, bg, '-o', wasm]);
-    fs.copyFileSync(js, outGlue);
+    // src/host.js inlined, as shrink-wasm.js does for the shipped glue.
+    fs.writeFileSync(outGlue, inlineSnippets(fs.readFileSync(js, 'utf8'), path.dirname(js)));
   }
   return { wasm, glue: outGlue };
 }

@@ -3,13 +3,15 @@
 //! `taskWrapup`; each wrap-up logs, stores a job in localStorage, arms a
 //! timer, then takes a Web Lock, POSTs to a Function, reads the answer and
 //! removes the job. Features add one boundary part at a time (Cargo.toml).
+//! Like the plugin, it reaches fetch, Web Locks, localStorage and the
+//! console through the plugin's own src/host.js (src/host.js here is a link
+//! to it), so both import the same things.
 #![allow(dead_code)]
-use js_sys::{Array, Function, Object, Reflect};
+use js_sys::{Array, Function, Object, Promise, Reflect};
 use std::cell::RefCell;
 use std::hint::black_box;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{console, Request, RequestInit, Response, Storage};
 
 #[cfg(any(feature = "config-serde", feature = "job-serde"))]
 use serde::{Deserialize, Serialize};
@@ -34,14 +36,24 @@ fn call(obj: &JsValue, method: &str, args: &[&JsValue]) -> Result<JsValue, JsVal
     f.apply(obj, &args)
 }
 
+#[wasm_bindgen(module = "/src/host.js")]
+extern "C" {
+    fn post(url: &str, fields: &JsValue, ms: u32) -> Promise;
+    fn lock(name: &str) -> Promise;
+    #[wasm_bindgen(js_name = storeGet)]
+    fn store_get(key: &str) -> Option<String>;
+    #[wasm_bindgen(js_name = storeSet)]
+    fn store_set(key: &str, value: &str) -> bool;
+    #[wasm_bindgen(js_name = storeRemove)]
+    fn store_remove(key: &str);
+    #[wasm_bindgen(js_name = storeKeys)]
+    fn store_keys(prefix: &str) -> Array;
+    #[wasm_bindgen(js_name = log)]
+    fn console_line(level: u8, line: &str);
+}
+
 fn log(level: u8, msg: &str) {
-    let line = JsValue::from_str(&(String::from("[mos-score] ") + msg));
-    match level {
-        0 => console::debug_1(&line),
-        1 => console::info_1(&line),
-        2 => console::warn_1(&line),
-        _ => console::error_1(&line),
-    }
+    console_line(level, &(String::from("[mos-score] ") + msg));
 }
 
 // ---- timer ----------------------------------------------------------------
@@ -457,24 +469,14 @@ mod job {
     pub fn set_summary(_j: &mut Job, _s: MosSummary) {}
 }
 
-fn storage() -> Option<Storage> {
-    get(&js_sys::global(), "localStorage")
-        .dyn_into::<Storage>()
-        .ok()
-}
-
 fn save(j: &job::Job) {
-    if let Some(s) = storage() {
-        if s.set_item(&(String::from(PREFIX) + job::sid(j)), &job::to_text(j))
-            .is_err()
-        {
-            log(2, "localStorage refused the job");
-        }
+    if !store_set(&(String::from(PREFIX) + job::sid(j)), &job::to_text(j)) {
+        log(2, "localStorage refused the job");
     }
 }
 
 fn load(key: &str) -> Option<job::Job> {
-    let text = storage()?.get_item(key).ok()??;
+    let text = store_get(key)?;
     match job::from_text(&text) {
         Ok(j) => Some(j),
         Err(e) => {
@@ -485,18 +487,13 @@ fn load(key: &str) -> Option<job::Job> {
 }
 
 fn remove(key: &str) {
-    if let Some(s) = storage() {
-        let _ = s.remove_item(key);
-    }
+    store_remove(key);
 }
 
 fn stored_keys() -> Vec<String> {
-    let Some(s) = storage() else {
-        return Vec::new();
-    };
-    (0..s.length().unwrap_or(0))
-        .filter_map(|i| s.key(i).ok().flatten())
-        .filter(|k| k.starts_with(PREFIX))
+    store_keys(PREFIX)
+        .iter()
+        .filter_map(|k| k.as_string())
         .collect()
 }
 
@@ -511,30 +508,23 @@ struct Running {
 
 thread_local! {
     static RUNNING: RefCell<Option<Running>> = const { RefCell::new(None) };
-    static IGNORE: Closure<dyn FnMut(JsValue)> = Closure::new(|_: JsValue| {});
 }
 
-fn form(fields: &[(&str, &str)]) -> String {
-    let mut body = String::new();
+fn request(base: &str, function: &str, fields: &[(&str, &str)]) -> Promise {
+    let obj = Object::new();
     for (k, v) in fields {
-        if !body.is_empty() {
-            body.push('&');
-        }
-        body.push_str(k);
-        body.push('=');
-        body.push_str(&String::from(js_sys::encode_uri_component(v)));
+        let _ = Reflect::set(&obj, &JsValue::from_str(k), &JsValue::from_str(v));
     }
-    body
+    post(&(String::from(base) + "/" + function), &obj, 15_000)
 }
 
-fn request(base: &str, function: &str, fields: &[(&str, &str)]) -> Result<JsValue, JsValue> {
-    let init = RequestInit::new();
-    init.set_method("POST");
-    init.set_body(&JsValue::from_str(&form(fields)));
-    let req = Request::new_with_str_and_init(&(String::from(base) + "/" + function), &init)?;
-    req.headers()
-        .set("Content-Type", "application/x-www-form-urlencoded")?;
-    call(&js_sys::global(), "fetch", &[&req])
+/// What `post` resolved to: `(text, status)`, or `None` without an answer.
+fn response(r: &JsValue) -> Option<(String, u16)> {
+    let status = get(r, "status").as_f64()?;
+    Some((
+        get(r, "text").as_string().unwrap_or_default(),
+        status as u16,
+    ))
 }
 
 fn answered(key: String, text: String, status: u16) {
@@ -569,38 +559,22 @@ fn fire(key: String) {
     let base = RUNNING
         .with(|r| r.borrow().as_ref().map(|r| r.cfg.base_url.clone()))
         .unwrap_or_default();
-    let locks = get(&get(&js_sys::global(), "navigator"), "locks");
     let sid = String::from(job::sid(&j));
-    let got = Closure::once_into_js(move |lock: JsValue| -> JsValue {
-        if lock.is_null() {
-            return JsValue::UNDEFINED;
-        }
-        let Ok(p) = request(&base, "get_mos_score", &[("Token", "t"), ("TaskSid", &sid)]) else {
-            return JsValue::UNDEFINED;
+    let got = Closure::once_into_js(move |release: JsValue| {
+        let Ok(release) = release.dyn_into::<Function>() else {
+            return;
         };
-        let on_resp = Closure::once_into_js(move |resp: JsValue| -> JsValue {
-            let resp: Response = resp.unchecked_into();
-            let status = resp.status();
-            let on_text = Closure::once_into_js(move |text: JsValue| {
-                answered(key, text.as_string().unwrap_or_default(), status)
-            });
-            resp.text()
-                .and_then(|t| call(&t, "then", &[&on_text]))
-                .unwrap_or(JsValue::UNDEFINED)
+        let on_answer = Closure::once_into_js(move |r: JsValue| {
+            match response(&r) {
+                Some((text, status)) => answered(key, text, status),
+                None => log(3, "get_mos_score: network error"),
+            }
+            let _ = release.call0(&JsValue::NULL);
         });
-        call(&p, "then", &[&on_resp]).unwrap_or(JsValue::UNDEFINED)
+        let p = request(&base, "get_mos_score", &[("Token", "t"), ("TaskSid", &sid)]);
+        let _ = call(&p, "then", &[&on_answer]);
     });
-    let opts = Object::new();
-    let _ = Reflect::set(&opts, &"ifAvailable".into(), &JsValue::TRUE);
-    if let Ok(p) = call(
-        &locks,
-        "request",
-        &[&JsValue::from_str("mos-score"), &opts, &got],
-    ) {
-        IGNORE.with(|i| {
-            let _ = call(&p, "catch", &[i.as_ref()]);
-        });
-    }
+    let _ = call(&lock("mos-score"), "then", &[&got]);
 }
 
 #[cfg(feature = "futures")]
@@ -611,56 +585,22 @@ fn fire(key: String) {
         let base = RUNNING
             .with(|r| r.borrow().as_ref().map(|r| r.cfg.base_url.clone()))
             .unwrap_or_default();
-        let locks = get(&get(&js_sys::global(), "navigator"), "locks");
-        let mut release_fn = None;
-        let release = js_sys::Promise::new(&mut |resolve, _| release_fn = Some(resolve));
-        let mut acquired_fn = None;
-        let acquired = js_sys::Promise::new(&mut |resolve, _| acquired_fn = Some(resolve));
-        let (Some(release_fn), Some(acquired_fn)) = (release_fn, acquired_fn) else {
+        let Ok(Ok(release)) = JsFuture::from(lock("mos-score"))
+            .await
+            .map(|r| r.dyn_into::<Function>())
+        else {
             return;
         };
-        let cb = Closure::once_into_js(move |lock: JsValue| -> JsValue {
-            let _ = acquired_fn.call1(&JsValue::NULL, &JsValue::from_bool(!lock.is_null()));
-            release.into()
-        });
-        let opts = Object::new();
-        let _ = Reflect::set(&opts, &"ifAvailable".into(), &JsValue::TRUE);
-        if let Ok(p) = call(
-            &locks,
-            "request",
-            &[&JsValue::from_str("mos-score"), &opts, &cb],
-        ) {
-            IGNORE.with(|i| {
-                let _ = call(&p, "catch", &[i.as_ref()]);
-            });
+        let p = request(
+            &base,
+            "get_mos_score",
+            &[("Token", "t"), ("TaskSid", job::sid(&j))],
+        );
+        match JsFuture::from(p).await.ok().as_ref().and_then(response) {
+            Some((text, status)) => answered(key, text, status),
+            None => log(3, "get_mos_score: network error"),
         }
-        if JsFuture::from(acquired)
-            .await
-            .ok()
-            .and_then(|v| v.as_bool())
-            != Some(true)
-        {
-            return;
-        }
-        let result = async {
-            let p = request(
-                &base,
-                "get_mos_score",
-                &[("Token", "t"), ("TaskSid", job::sid(&j))],
-            )?;
-            let resp: Response = JsFuture::from(js_sys::Promise::from(p)).await?.dyn_into()?;
-            let text = JsFuture::from(resp.text()?)
-                .await?
-                .as_string()
-                .unwrap_or_default();
-            Ok::<_, JsValue>((text, resp.status()))
-        }
-        .await;
-        match result {
-            Ok((text, status)) => answered(key, text, status),
-            Err(_) => log(3, "get_mos_score: network error"),
-        }
-        let _ = release_fn.call0(&JsValue::NULL);
+        let _ = release.call0(&JsValue::NULL);
     });
 }
 
