@@ -139,10 +139,11 @@ async function measureStart(browser, server, loads, url) {
       if (problems.length) throw new Error(problems.slice(0, 3).join('; '));
       if (!m.crossOriginIsolated) throw new Error('page is not cross-origin isolated (timer resolution would be 100 µs)');
       if (m.listeners !== 1) throw new Error(`${m.listeners} taskWrapup listeners after the start (want 1: the core's; the loader's queue removed)`);
-      // Main thread until the listener: evaluation, decoding the inlined
-      // base64, new WebAssembly.Instance, wasm-bindgen's finalisation + start()
-      // (one microtask chain). Async: the inflate (DecompressionStream) from its
-      // start to the compile, and WebAssembly.compile.
+      // Main thread until the listener: evaluation, the plugin's init()
+      // (queue, base64 decoding, inflate set-up), new WebAssembly.Instance,
+      // wasm-bindgen's finalisation + start() up to addListener (one microtask
+      // chain). Async: the inflate from init() returning to the compile, and
+      // WebAssembly.compile. `after`: the rest of that start() call.
       const row = {
         total: m.listener - m.evalStart,
         evaluate: m.evalEnd - m.evalStart,
@@ -321,4 +322,4 @@ async function measureBrowser({ bundlePath, functionsBaseUrl, loads = 50, flexLo
   return out;
 }
 
-module.exports = { measureBrowser, measureStart, startStartServer };
+module.exports = { measureBrowser };

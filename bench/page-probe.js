@@ -15,9 +15,13 @@
  * How the loader's start is split (js-shim/src/core.js: the inlined bytes are
  * decoded, inflated by DecompressionStream, then wasm-bindgen's async
  * init({ module_or_path: bytes }) calls WebAssembly.instantiate(bytes, imports)):
- *   - Uint8Array.fromBase64 / atob: decoding (main thread);
- *   - DecompressionStream: start of the inflate (async: the loader's promise
- *     chain yields; nothing of ours blocks the page meanwhile);
+ *   - the plugin's init(flex, manager) call (the prototype's init, patched when
+ *     Plugins.init receives the class): its synchronous part on the main
+ *     thread (the early-wrap-up queue, decoding, setting up the inflate), and
+ *     when its promise settles (just after the core's start() returned);
+ *   - Uint8Array.fromBase64 / atob: the decoding alone (main thread, inside init());
+ *   - from init() returning to the compile: the inflate (async: the loader's
+ *     promise chain yields; nothing of ours blocks the page meanwhile);
  *   - WebAssembly.instantiate(bytes, imports) is replaced by what V8 does for
  *     it, in two visible steps: WebAssembly.compile(bytes) (async, compiled
  *     off the main thread) then new WebAssembly.Instance(module, imports)
@@ -98,8 +102,8 @@
     },
   });
 
-  // The inlined bytes: Uint8Array.fromBase64 or atob (main thread) then, for the deflate encoding,
-  // DecompressionStream (the async part). First call after evaluation starts only.
+  // The inlined bytes: Uint8Array.fromBase64 or atob (main thread), timed alone. First call
+  // after evaluation starts only.
   const markDecode = () => {
     if (B.marks.evalStart !== undefined && B.marks.decodeStart === undefined) B.marks.decodeStart = now();
   };
@@ -121,15 +125,6 @@
       markDecodeEnd();
       return r;
     };
-  }
-  if (typeof window.DecompressionStream === 'function') {
-    const OrigDS = window.DecompressionStream;
-    window.DecompressionStream = new Proxy(OrigDS, {
-      construct(target, args, newTarget) {
-        if (B.marks.evalStart !== undefined && B.marks.inflateStart === undefined) B.marks.inflateStart = now();
-        return Reflect.construct(target, args, newTarget);
-      },
-    });
   }
 
   const yieldTask = (() => {
