@@ -105,6 +105,31 @@ async function measureEvaluate(browser, server, url, loads) {
   return rows;
 }
 
+/**
+ * The loader's steps from the probe's marks (bench/page-probe.js). Main
+ * thread: `init` (the synchronous part of the plugin's init(): the early
+ * wrap-up queue, base64 decoding, setting up the inflate; `decode` is the
+ * decoding alone), `instantiate`, `start` (wasm-bindgen's finalisation, then
+ * start() up to the core's addListener) and `after` (the rest of that start()
+ * call: stored jobs, early wrap-ups; not before the listener, reported
+ * beside it). Async: `inflate` (from init() returning to the compile) and
+ * `compile`.
+ */
+function loaderParts(m) {
+  if (m.initStart === undefined || m.initEnd === undefined) throw new Error('the probe did not see the plugin\'s init() call');
+  return {
+    init: m.initEnd - m.initStart,
+    decode: m.decodeStart === undefined ? 0 : m.decodeEnd - m.decodeStart,
+    inflate: m.compileStart - m.initEnd,
+    compile: m.compileEnd - m.compileStart,
+    compileAsync: m.compileAsync === true,
+    instantiate: m.instantiateEnd - m.instantiateStart,
+    // wasm-bindgen's finalisation after instantiation, then start(): config, state, addListener
+    start: m.listener - m.instantiateEnd,
+    after: m.initSettled === undefined ? NaN : m.initSettled - m.listener,
+  };
+}
+
 async function measureStart(browser, server, loads, url) {
   const rows = [];
   for (let i = 0; i < loads; i += 1) {
@@ -114,27 +139,20 @@ async function measureStart(browser, server, loads, url) {
       if (problems.length) throw new Error(problems.slice(0, 3).join('; '));
       if (!m.crossOriginIsolated) throw new Error('page is not cross-origin isolated (timer resolution would be 100 µs)');
       if (m.listeners !== 1) throw new Error(`${m.listeners} taskWrapup listeners after the start (want 1: the core's; the loader's queue removed)`);
-      // Main thread until the listener: evaluation, decoding the inlined
-      // base64, new WebAssembly.Instance, wasm-bindgen's finalisation + start()
-      // (one microtask chain). Async: the inflate (DecompressionStream) from its
-      // start to the compile, and WebAssembly.compile.
-      const decodeStart = m.decodeStart === undefined ? m.compileStart : m.decodeStart;
-      const decodeEnd = m.inflateStart === undefined ? m.compileStart : m.inflateStart;
+      // Main thread until the listener: evaluation, the plugin's init()
+      // (queue, base64 decoding, inflate set-up), new WebAssembly.Instance,
+      // wasm-bindgen's finalisation + start() up to addListener (one microtask
+      // chain). Async: the inflate from init() returning to the compile, and
+      // WebAssembly.compile. `after`: the rest of that start() call.
       const row = {
         total: m.listener - m.evalStart,
         evaluate: m.evalEnd - m.evalStart,
-        // Plugins.init -> init() -> the loader starts decoding (the host's scheduling)
-        toInit: decodeStart - m.evalEnd,
+        ...loaderParts(m),
+        // Plugins.init -> the plugin's init() (the host's scheduling)
+        toInit: m.initStart - m.evalEnd,
         hold: m.hold - m.evalStart,
-        decode: decodeEnd - decodeStart,
-        inflate: m.compileStart - decodeEnd,
-        compile: m.compileEnd - m.compileStart,
-        instantiate: m.instantiateEnd - m.instantiateStart,
-        // wasm-bindgen's finalisation after instantiation, then start(): config, SDK tap, addListener
-        start: m.listener - m.instantiateEnd,
       };
-      row.compileAsync = m.compileAsync === true;
-      row.main = row.evaluate + row.decode + (row.compileAsync ? 0 : row.compile) + row.instantiate + row.start;
+      row.main = row.evaluate + row.init + (row.compileAsync ? 0 : row.compile) + row.instantiate + row.start;
       rows.push(row);
     } finally {
       await context.close();
@@ -184,18 +202,12 @@ async function measureFlexStart(browser, flex, loads) {
       if (problems.length) throw new Error(problems.slice(0, 3).join('; '));
       if (!m.hooked || m.listener === undefined) throw new Error('the probe did not see Plugins.init and the core\'s listener on the Flex page');
       if (!m.crossOriginIsolated) throw new Error('page is not cross-origin isolated');
-      const decodeEnd = m.inflateStart === undefined ? m.compileStart : m.inflateStart;
       const row = {
         total: m.listener - m.evalStart,
-        toInit: m.decodeStart - m.evalStart,
-        decode: decodeEnd - m.decodeStart,
-        inflate: m.compileStart - decodeEnd,
-        compile: m.compileEnd - m.compileStart,
-        instantiate: m.instantiateEnd - m.instantiateStart,
-        start: m.listener - m.instantiateEnd,
-        compileAsync: m.compileAsync === true,
+        ...loaderParts(m),
+        toInit: m.initStart - m.evalStart,
       };
-      row.main = row.decode + (row.compileAsync ? 0 : row.compile) + row.instantiate + row.start;
+      row.main = row.init + (row.compileAsync ? 0 : row.compile) + row.instantiate + row.start;
       rows.push(row);
     } finally {
       await context.close();

@@ -15,9 +15,13 @@
  * How the loader's start is split (js-shim/src/core.js: the inlined bytes are
  * decoded, inflated by DecompressionStream, then wasm-bindgen's async
  * init({ module_or_path: bytes }) calls WebAssembly.instantiate(bytes, imports)):
- *   - Uint8Array.fromBase64 / atob: decoding (main thread);
- *   - DecompressionStream: start of the inflate (async: the loader's promise
- *     chain yields; nothing of ours blocks the page meanwhile);
+ *   - the plugin's init(flex, manager) call (the prototype's init, patched when
+ *     Plugins.init receives the class): its synchronous part on the main
+ *     thread (the early-wrap-up queue, decoding, setting up the inflate), and
+ *     when its promise settles (just after the core's start() returned);
+ *   - Uint8Array.fromBase64 / atob: the decoding alone (main thread, inside init());
+ *   - from init() returning to the compile: the inflate (async: the loader's
+ *     promise chain yields; nothing of ours blocks the page meanwhile);
  *   - WebAssembly.instantiate(bytes, imports) is replaced by what V8 does for
  *     it, in two visible steps: WebAssembly.compile(bytes) (async, compiled
  *     off the main thread) then new WebAssembly.Instance(module, imports)
@@ -98,31 +102,29 @@
     },
   });
 
-  // The inlined bytes: Uint8Array.fromBase64 or atob (main thread) then, for the deflate encoding,
-  // DecompressionStream (the async part). First call after evaluation starts only.
+  // The inlined bytes: Uint8Array.fromBase64 or atob (main thread), timed alone. First call
+  // after evaluation starts only.
   const markDecode = () => {
     if (B.marks.evalStart !== undefined && B.marks.decodeStart === undefined) B.marks.decodeStart = now();
+  };
+  const markDecodeEnd = () => {
+    if (B.marks.decodeStart !== undefined && B.marks.decodeEnd === undefined) B.marks.decodeEnd = now();
   };
   const origAtob = window.atob;
   window.atob = function (...args) {
     markDecode();
-    return origAtob.apply(this, args);
+    const r = origAtob.apply(this, args);
+    markDecodeEnd();
+    return r;
   };
   const origFromBase64 = Uint8Array.fromBase64;
   if (typeof origFromBase64 === 'function') {
     Uint8Array.fromBase64 = function (...args) {
       markDecode();
-      return origFromBase64.apply(this, args);
+      const r = origFromBase64.apply(this, args);
+      markDecodeEnd();
+      return r;
     };
-  }
-  if (typeof window.DecompressionStream === 'function') {
-    const OrigDS = window.DecompressionStream;
-    window.DecompressionStream = new Proxy(OrigDS, {
-      construct(target, args, newTarget) {
-        if (B.marks.evalStart !== undefined && B.marks.inflateStart === undefined) B.marks.inflateStart = now();
-        return Reflect.construct(target, args, newTarget);
-      },
-    });
   }
 
   const yieldTask = (() => {
@@ -147,6 +149,34 @@
     ]).finally(() => clearTimeout(timer));
   }
 
+  /**
+   * Times the plugin's init(flex, manager) call itself: its synchronous part
+   * (the loader's early-wrap-up queue, decoding the inlined bytes, setting up
+   * the inflate) runs on the main thread before the loader's promise chain
+   * yields; and when its promise settles (just after the core's start()
+   * returned). Patched on the class Plugins.init receives, before Flex
+   * instantiates it.
+   */
+  function timeInit(PluginClass) {
+    const proto = PluginClass && PluginClass.prototype;
+    if (!proto || typeof proto.init !== 'function' || proto.init.benchTimed) return;
+    const init = proto.init;
+    proto.init = function (...args) {
+      const t0 = now();
+      const first = B.marks.initStart === undefined;
+      const result = init.apply(this, args);
+      if (first) {
+        B.marks.initStart = t0;
+        B.marks.initEnd = now();
+        // Settles a microtask after the loader's start(...) call returned: the
+        // rest of that synchronous call, after the listener, ends here.
+        if (result && typeof result.then === 'function') result.then(() => (B.marks.initSettled = now()), () => {});
+      }
+      return result;
+    };
+    proto.init.benchTimed = true;
+  }
+
   // ------------------------------------------------------------------ start page
 
   /**
@@ -157,6 +187,12 @@
   B.load = async function (bundleUrl, waitListener = true) {
     const text = await (await fetch(bundleUrl)).text();
     const events = window.StartPage.manager.events;
+    const plugins = window.Twilio.Flex.Plugins;
+    const pluginsInit = plugins.init;
+    plugins.init = function (PluginClass, ...rest) {
+      timeInit(PluginClass);
+      return pluginsInit.call(this, PluginClass, ...rest);
+    };
     const add = events.addListener;
     let registered;
     const done = new Promise((r) => (registered = r));
@@ -180,6 +216,7 @@
       await window.StartPage.settled();
     } finally {
       events.addListener = add;
+      plugins.init = pluginsInit;
     }
     const errors = window.StartPage.errors.slice();
     if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
@@ -394,6 +431,7 @@
     const init = plugins.init;
     plugins.init = function (...args) {
       if (B.marks.evalStart === undefined) B.marks.evalStart = now();
+      timeInit(args[0]);
       return init.apply(this, args);
     };
     const add = events.addListener;

@@ -75,6 +75,17 @@ pub fn start(_flex: JsValue, manager: JsValue, options: JsValue) -> Result<bool,
             "[mos-score] manager.events is missing: start(flex, manager, options) needs the Flex Manager",
         ));
     }
+    // The taskWrapup listener goes in first, before the config is read: the
+    // work before it is what delays the listener (issue #12, bench/README.md,
+    // start). It hands each wrap-up to the running plugin, which this same
+    // synchronous call sets up below, so no wrap-up can come in between; with
+    // an invalid config it is dropped (detached) on return.
+    let wrapup = flex::Listener::new(&events, "taskWrapup", |task| {
+        let running = RUNNING.with(|r| r.borrow().as_ref().map(|r| r.state.clone()));
+        if let Some(state) = running {
+            plugin::on_wrapup(&state, &task);
+        }
+    });
     let env_url = js::get(&options, "functionsBaseUrl").as_string();
     let custom = Json::get(
         &js::at(
@@ -93,10 +104,12 @@ pub fn start(_flex: JsValue, manager: JsValue, options: JsValue) -> Result<bool,
             return Ok(false);
         }
     };
-    let state = PluginState::new(cfg, manager.clone());
-    let listeners = plugin::listen(&state, &events).map_err(|e| {
+    let cannot_listen = |e: JsValue| {
         JsError::new(&("[mos-score] cannot listen to taskWrapup: ".to_owned() + &js::describe(&e)))
-    })?;
+    };
+    let wrapup = wrapup.map_err(cannot_listen)?;
+    let state = PluginState::new(cfg, manager.clone());
+    let listeners = plugin::listen(&state, &events, wrapup).map_err(cannot_listen)?;
     plugin::resume(&state);
     state.log.debug(None, "listening for taskWrapup");
     // Wrap-ups the loader heard while the wasm was loading.

@@ -77,19 +77,18 @@ impl PluginState {
     }
 }
 
-/// Registers the plugin's listeners on `manager.events`; dropping them
-/// detaches them. `taskReceived` and `taskAccepted` only keep the live-MOS
-/// tap on the current Device.
-pub fn listen(state: &Rc<PluginState>, events: &JsValue) -> Result<Vec<flex::Listener>, JsValue> {
+/// Registers the plugin's other listeners on `manager.events`, after its
+/// `taskWrapup` listener (`wrapup`, added by [`start`](crate::start));
+/// dropping them detaches them. `taskReceived` and `taskAccepted` only keep
+/// the live-MOS tap on the current Device.
+pub fn listen(
+    state: &Rc<PluginState>,
+    events: &JsValue,
+    wrapup: flex::Listener,
+) -> Result<Vec<flex::Listener>, JsValue> {
     if state.cfg.source != Source::Server {
         *state.sdk.borrow_mut() = Some(SdkTap::new(&state.manager));
     }
-    let weak = Rc::downgrade(state);
-    let wrapup = flex::Listener::new(events, "taskWrapup", move |task| {
-        if let Some(state) = weak.upgrade() {
-            on_wrapup(&state, &task);
-        }
-    })?;
     let mut listeners = vec![wrapup];
     if state.cfg.source != Source::Server {
         for event in ["taskReceived", "taskAccepted"] {

@@ -263,6 +263,49 @@ async fn wrapups_queued_while_loading_are_handled_at_start() {
     until(|| reqs("create_mos_score_task").len() == 2, "two MOS tasks").await;
 }
 
+/// `manager` with an `events` whose `addListener` throws (the rest inherited).
+fn refusing_listeners(manager: &JsValue) -> JsValue {
+    let refusing = js_sys::Object::new();
+    let add = js_sys::Function::new_no_args("throw new Error('refused')");
+    js_sys::Reflect::set(&refusing, &"addListener".into(), &add).unwrap();
+    let m: js_sys::Object = js_sys::Object::create(manager.unchecked_ref());
+    let desc = js_sys::Object::new();
+    js_sys::Reflect::set(&desc, &"value".into(), &refusing).unwrap();
+    js_sys::Object::define_property(&m, &"events".into(), &desc);
+    m.into()
+}
+
+#[wasm_bindgen_test]
+async fn an_emitter_refusing_listeners_fails_only_a_valid_config() {
+    // start() adds its taskWrapup listener before it reads the config; the
+    // outcomes keep the config first: an invalid config is logged and
+    // leaves the plugin off (no throw), a valid one is a clear error.
+    reset();
+    let bad = refusing_listeners(&make_manager(&config(json!({"delaySeconds": -5})), TOKEN));
+    assert!(!start(JsValue::NULL, bad, JsValue::NULL).expect("no throw"));
+    let errors: Vec<_> = log_lines()
+        .into_iter()
+        .filter(|(l, _)| l == "error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(errors[0].1.contains("invalid config"), "{errors:?}");
+
+    reset();
+    let good = refusing_listeners(&make_manager(&config(json!({})), TOKEN));
+    let err: JsValue = start(JsValue::NULL, good, JsValue::NULL)
+        .expect_err("error")
+        .into();
+    let msg = js_sys::Reflect::get(&err, &"message".into())
+        .unwrap()
+        .as_string()
+        .unwrap();
+    assert!(
+        msg.contains("[mos-score] cannot listen to taskWrapup") && msg.contains("refused"),
+        "{msg}"
+    );
+    assert!(!active());
+}
+
 #[wasm_bindgen_test]
 async fn start_without_a_manager_is_a_clear_error() {
     reset();
