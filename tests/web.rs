@@ -292,13 +292,7 @@ async fn an_emitter_refusing_listeners_fails_only_a_valid_config() {
 
     reset();
     let good = refusing_listeners(&make_manager(&config(json!({})), TOKEN));
-    let err: JsValue = start(JsValue::NULL, good, JsValue::NULL)
-        .expect_err("error")
-        .into();
-    let msg = js_sys::Reflect::get(&err, &"message".into())
-        .unwrap()
-        .as_string()
-        .unwrap();
+    let msg = thrown_message(start(JsValue::NULL, good, JsValue::NULL).expect_err("error"));
     assert!(
         msg.contains("[mos-score] cannot listen to taskWrapup") && msg.contains("refused"),
         "{msg}"
@@ -306,15 +300,20 @@ async fn an_emitter_refusing_listeners_fails_only_a_valid_config() {
     assert!(!active());
 }
 
+/// The `message` of what `start` threw.
+fn thrown_message(e: wasm_bindgen::JsError) -> String {
+    let e: JsValue = e.into();
+    js_sys::Reflect::get(&e, &"message".into())
+        .unwrap()
+        .as_string()
+        .unwrap()
+}
+
 #[wasm_bindgen_test]
 async fn start_without_a_manager_is_a_clear_error() {
     reset();
-    let err = start(JsValue::NULL, JsValue::NULL, JsValue::NULL).expect_err("error");
-    let msg: JsValue = err.into();
-    let msg = js_sys::Reflect::get(&msg, &"message".into())
-        .unwrap()
-        .as_string()
-        .unwrap();
+    let msg =
+        thrown_message(start(JsValue::NULL, JsValue::NULL, JsValue::NULL).expect_err("error"));
     assert!(
         msg.contains("[mos-score]") && msg.contains("manager.events"),
         "{msg}"
