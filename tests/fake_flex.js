@@ -34,8 +34,17 @@ export function refuseLocks() {
   navigator.locks.request = () => Promise.reject(new DOMException('The request was denied.', 'SecurityError'));
 }
 
+// localStorage refuses every write, as with a full quota or blocked storage.
+const realSetItem = Storage.prototype.setItem;
+export function refuseStorage() {
+  Storage.prototype.setItem = () => {
+    throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+  };
+}
+
 export function reset() {
   navigator.locks.request = realLockRequest;
+  Storage.prototype.setItem = realSetItem;
   localStorage.clear();
   state.requests = [];
   state.scripts = {};

@@ -54,6 +54,8 @@ extern "C" {
     fn storage_get(key: &str) -> Option<String>;
     #[wasm_bindgen(js_name = refuseLocks)]
     fn refuse_locks();
+    #[wasm_bindgen(js_name = refuseStorage)]
+    fn refuse_storage();
     #[wasm_bindgen(js_name = forceGc)]
     fn force_gc_promise() -> js_sys::Promise;
 }
@@ -706,6 +708,27 @@ async fn a_refused_lock_request_does_not_stall_the_job() {
     refuse_locks();
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    reset();
+}
+
+#[wasm_bindgen_test]
+async fn a_job_localstorage_refuses_lives_in_memory_and_still_runs() {
+    let manager = begin(json!({}));
+    refuse_storage();
+    emit_wrapup(&manager, &voice_task());
+    // One warning that a closed tab would lose it; nothing in localStorage.
+    let warning = "localStorage unavailable: the MOS is lost if this tab closes";
+    assert_eq!(logged("warn", warning), 1);
+    assert_eq!(parse(storage_keys()), json!([]));
+    assert_eq!(pending(), 1, "the job is armed from memory");
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    let done = format!("{VOICE_SID}: MOS task ");
+    until(|| logged("info", &done) == 1, "info line").await;
+    // Done: gone from memory too, so a second start resumes nothing.
+    stop();
+    let again = begin(json!({}));
+    assert_eq!(pending(), 0);
+    assert_eq!(listener_count(&again), 1);
     reset();
 }
 
