@@ -34,6 +34,10 @@ export function refuseLocks() {
   navigator.locks.request = () => Promise.reject(new DOMException('The request was denied.', 'SecurityError'));
 }
 
+export function removeLocks() {
+  navigator.locks.request = undefined;
+}
+
 // localStorage refuses every write, as with a full quota or blocked storage.
 const realSetItem = Storage.prototype.setItem;
 export function refuseStorage() {

@@ -56,6 +56,8 @@ extern "C" {
     fn refuse_locks();
     #[wasm_bindgen(js_name = refuseStorage)]
     fn refuse_storage();
+    #[wasm_bindgen(js_name = removeLocks)]
+    fn remove_locks();
     #[wasm_bindgen(js_name = forceGc)]
     fn force_gc_promise() -> js_sys::Promise;
 }
@@ -708,6 +710,16 @@ async fn a_refused_lock_request_does_not_stall_the_job() {
     refuse_locks();
     emit_wrapup(&manager, &voice_task());
     until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    reset();
+}
+
+#[wasm_bindgen_test]
+async fn a_browser_without_web_locks_runs_the_job_unlocked() {
+    let manager = begin(json!({}));
+    remove_locks();
+    emit_wrapup(&manager, &voice_task());
+    until(|| reqs("create_mos_score_task").len() == 1, "MOS task").await;
+    assert_eq!(locks_held().await, json!([]));
     reset();
 }
 
